@@ -1,0 +1,38 @@
+"""Defaults for every script, in one place.
+
+These are the tutorial's settings: 10x10 images, 7 intensity levels (0..6), one GRU(256) per digit,
+batch size 32, 12 epochs. Every command-line flag takes its default from here.
+"""
+
+# Preprocessing: images are shrunk to TARGET_SIZE x TARGET_SIZE and quantized to MAX_INTENSITY + 1 levels.
+TARGET_SIZE = 10
+MAX_INTENSITY = 6
+
+# Model and training.
+UNITS = 256
+BATCH_SIZE = 32
+EPOCHS = 12
+VALIDATION_SPLIT = 0.1
+LEARNING_RATE = 1e-3
+SEED = 0
+
+# Scoring streams images through the models in batches this large (memory ~ batch x pixels x levels).
+SCORE_BATCH_SIZE = 1024
+
+# Data: a name (see util.DATASETS) or a path to a local copy.
+MNIST_DATA = "mnist"
+# Where `--data mnist` looks for a keras-layout mnist.npz before trying to download one.
+MNIST_LOCAL_COPIES = (
+    "data/mnist.npz",
+    "../shared/datasets/mnist.npz",
+    "~/.keras/datasets/mnist.npz",
+)
+
+# Outputs.
+MNIST_MODELS_DIR = "trained/mnist_models"
+GENERATED_DIR = "generated"
+
+# Sampling.
+GRID_SIZE = 5
+OUTPUT_SIZE = 32  # pixels per grid cell in the written PNG
+TEMPERATURE = 1.0

@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny models and data so the whole suite runs in minutes on 2 CPU cores."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import keras  # noqa: E402
+
+import util  # noqa: E402
+
+# Tiny settings: 6x6 images, 4 levels, GRU(16).
+SIZE, MAX_INTENSITY, UNITS = 6, 3, 16
+LEVELS = MAX_INTENSITY + 1
+
+
+@pytest.fixture
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    return util.create_model(LEVELS, units=UNITS)
+
+
+@pytest.fixture
+def random_tokens():
+    return np.random.default_rng(0).integers(0, LEVELS, size=(12, SIZE * SIZE), dtype=np.uint8)
+
+
+def run_script(*args, cwd=REPO):
+    """Run one of the repository's scripts in a fresh interpreter; returns the CompletedProcess."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def assert_one_line_error(result, *fragments):
+    """Exit code 2, no traceback, and a last stderr line naming what went wrong."""
+    assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    last = [line for line in result.stderr.splitlines() if line.strip()][-1]
+    assert "error:" in last
+    for fragment in fragments:
+        assert fragment in last, last

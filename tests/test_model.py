@@ -1,0 +1,100 @@
+import math
+
+import keras
+import numpy as np
+
+import util
+from conftest import LEVELS, SIZE
+
+
+def full_forward_log_probs(model, tokens):
+    """log p(pixel_t = level | pixels_<t) for every t and level, from one full forward pass."""
+    probs = np.asarray(model.predict_on_batch(util.one_hot_inputs(tokens, LEVELS)), dtype=np.float64)
+    return np.log(probs)
+
+
+def test_output_is_a_distribution_at_every_step_for_any_length(tiny_model):
+    for steps in (1, 7, SIZE * SIZE):
+        tokens = np.random.default_rng(steps).integers(0, LEVELS, (3, steps))
+        probs = np.asarray(tiny_model.predict_on_batch(util.one_hot_inputs(tokens, LEVELS)))
+        assert probs.shape == (3, steps, LEVELS)
+        assert (probs >= 0).all()
+        np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+
+
+def test_training_lowers_the_loss(tiny_model):
+    # Images with a clear structure: a bright vertical bar at a random column.
+    rng = np.random.default_rng(0)
+    images = np.zeros((64, SIZE, SIZE), dtype=np.uint8)
+    images[np.arange(64), :, rng.integers(0, SIZE, 64)] = LEVELS - 1
+    tokens = images.reshape(64, -1)
+    before = -util.log_likelihood(tiny_model, tokens)[0].mean()
+    history = util.train_model(tiny_model, tokens, epochs=20, batch_size=8, validation_split=0.25, verbose=0)
+    after = -util.log_likelihood(tiny_model, tokens)[0].mean()
+    assert set(history) == {"loss", "val_loss"} and len(history["loss"]) == 20
+    assert history["loss"][-1] < history["loss"][0]
+    assert after < 0.8 * before
+
+
+def test_incremental_sampling_matches_a_full_forward_pass(tiny_model):
+    tokens, step_probs = util.sample_tokens(tiny_model, 9, SIZE * SIZE, seed=3)
+    assert tokens.shape == (9, SIZE * SIZE) and tokens.max() < LEVELS
+    full = np.exp(full_forward_log_probs(tiny_model, tokens))
+    np.testing.assert_allclose(step_probs, full, atol=1e-4)
+
+
+def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
+    a = util.sample(tiny_model, 50, SIZE, seed=7)
+    b = util.sample(tiny_model, 50, SIZE, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (50, SIZE, SIZE)
+    assert len(np.unique(a[:, 0, 0])) > 1  # pixel 0 is drawn, not fixed to 0 as in the tutorial
+
+
+def test_low_temperature_picks_the_most_likely_level():
+    logits = np.log(np.array([[0.1, 0.6, 0.3]] * 200))
+    rng = np.random.default_rng(0)
+    assert (util.draw(logits, rng, temperature=0.01) == 1).all()
+    counts = np.bincount(util.draw(logits, rng, temperature=1.0), minlength=3) / 200
+    np.testing.assert_allclose(counts, [0.1, 0.6, 0.3], atol=0.1)
+
+
+def test_log_likelihood_is_the_sum_of_logs_of_a_full_forward_pass(tiny_model, random_tokens):
+    nats, bits_per_dim = util.log_likelihood(tiny_model, random_tokens, batch_size=5)
+    logp = full_forward_log_probs(tiny_model, random_tokens)
+    expected = np.take_along_axis(logp, random_tokens[..., None].astype(int), -1).sum((1, 2))
+    np.testing.assert_allclose(nats, expected, rtol=1e-5)
+    np.testing.assert_allclose(bits_per_dim, -expected / (SIZE * SIZE * math.log(2)), rtol=1e-5)
+
+
+def test_log_likelihood_does_not_underflow_on_long_sequences(tiny_model):
+    tokens = np.random.default_rng(0).integers(0, LEVELS, (2, 2000))
+    nats, _ = util.log_likelihood(tiny_model, tokens)
+    assert np.isfinite(nats).all() and (nats < -1000).all()  # a product of 2000 probabilities would be 0
+
+
+def test_classify_separates_a_toy_two_class_problem(tmp_path):
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(0)
+    images = np.zeros((240, 28, 28), dtype=np.uint8)
+    labels = np.repeat([0, 1], 120)
+    for index, label in enumerate(labels):  # class 0: a horizontal bar, class 1: a vertical bar
+        position = rng.integers(0, 20)
+        if label == 0:
+            images[index, position : position + 8, :] = 255
+        else:
+            images[index, :, position : position + 8] = 255
+    train, test = np.arange(240) % 3 != 0, np.arange(240) % 3 == 0
+    util.train_classes(
+        images[train], labels[train], [0, 1], tmp_path, "toy", ["horizontal", "vertical"],
+        target_size=SIZE, max_intensity=3, units=16, epochs=10, batch_size=8, verbose=0,
+    )
+    predictions, scores, classes = util.classify(tmp_path, images[test])
+    assert scores.shape == (test.sum(), 2) and classes.tolist() == [0, 1]
+    assert (predictions == labels[test]).mean() >= 0.9
+
+
+def test_log_priors_follow_training_counts_and_default_to_uniform():
+    manifest = {"train_counts": {"0": 30, "1": 10}}
+    np.testing.assert_allclose(np.exp(util.log_priors(manifest, [0, 1])), [0.75, 0.25])
+    np.testing.assert_allclose(np.exp(util.log_priors({}, [0, 1, 2])), [1 / 3] * 3)
