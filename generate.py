@@ -40,7 +40,7 @@ def main():
         if label not in models:
             raise util.UserError(f"no model for class {label} in {args.models_dir} (trained: {sorted(models)})")
         images = util.sample(
-            models[label], args.grid_size**2, manifest["target_size"], args.temperature, args.seed, verbose=1
+            models[label], args.grid_size**2, manifest["target_size"], args.temperature, args.seed
         )
         out = Path(args.out or Path(config.GENERATED_DIR) / f"samples_of_{label}.png")
         util.save_grid(images, out, manifest["max_intensity"], args.output_size)

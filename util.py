@@ -14,6 +14,7 @@ Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax
 """
 
 import argparse
+import functools
 import gzip
 import json
 import math
@@ -28,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import numpy as np
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 import config
 
@@ -466,60 +467,61 @@ def load_models(models_dir):
 # ------------------------------------------------------------------------------------------------
 
 
-def step_model(model):
-    """A model for one time step: (one-hot pixel (B, levels), state (B, units)) -> (logits (B, levels), state).
+class Sampler(keras.Model):
+    """Draws a batch of pixel sequences in one compiled call: a scan over time steps of the trained cell.
 
-    It shares the trained layers' weights, so its outputs equal the full model's at every step.
-    Compiled once by Keras (`predict_on_batch`), so each step is one fused call for the batch.
+    Inputs: uniforms (B, T) in [0, 1), start state (B, units), start pixel (B, levels) (the zero start
+    vector for new images). Each pixel is the inverse CDF of its distribution at its uniform, so a
+    seeded numpy generator makes samples reproducible on every backend. Outputs: tokens (B, T) int
+    and probs (B, T, levels), the distribution each pixel was drawn from (before temperature).
+    It shares the trained layers' weights: its distributions equal a full forward pass's.
     """
-    gru, dense = model.get_layer("gru"), model.get_layer("logits")
-    pixel = keras.Input((levels_of(model),))
-    state = keras.Input((gru.units,))
-    output, new_state = gru.cell(pixel, [state])
-    return keras.Model([pixel, state], [dense(output), new_state[0]])
+
+    def __init__(self, model, temperature=1.0):
+        super().__init__()
+        self.cell, self.dense = model.get_layer("gru").cell, model.get_layer("logits")
+        self.levels, self.temperature = levels_of(model), temperature
+
+    def step(self, carry, uniform):
+        pixel, _, state = carry
+        output, new_state = self.cell(pixel, [state])
+        logits = self.dense(output)
+        tempered = ops.cumsum(ops.softmax(logits / self.temperature), axis=-1)
+        token = ops.minimum(ops.sum(ops.cast(tempered < uniform[:, None], "int32"), axis=-1), self.levels - 1)
+        carry = (ops.one_hot(token, self.levels), ops.softmax(logits), new_state[0])
+        # Keras's TensorFlow scan needs per-step outputs shaped like the carry, so the carry is the output.
+        return carry, carry
+
+    def call(self, inputs):
+        uniforms, state, pixel = inputs
+        _, (drawn, probs, _) = ops.scan(self.step, (pixel, ops.zeros_like(pixel), state), ops.transpose(uniforms))
+        return ops.transpose(ops.argmax(drawn, axis=-1)), ops.transpose(probs, (1, 0, 2))
 
 
-def draw(logits, rng, temperature=1.0):
-    """Draw one level per row of logits (B, levels) from softmax(logits / temperature): (B,) ints."""
-    probs = softmax(np.asarray(logits, dtype=np.float64) / temperature)
-    cumulative = np.cumsum(probs, axis=-1)
-    return np.minimum((cumulative < rng.random((len(probs), 1))).sum(axis=-1), probs.shape[-1] - 1)
+@functools.lru_cache(maxsize=16)
+def sampler_for(model, temperature):
+    """The Sampler of `model` at `temperature`, built once: later calls skip the tracing (~0.1 s on CPU)."""
+    return Sampler(model, temperature)
 
 
-def softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, verbose=0):
-    """Draw `num_images` sequences of `steps` tokens from the model, all as one batch.
+def sample_tokens(model, num_images, steps, temperature=1.0, seed=None):
+    """Draw `num_images` sequences of `steps` tokens from the model, as one batch, one step per pixel.
 
     Every pixel is drawn, the first included, starting from the zero start vector used in training.
     Returns (tokens (N, steps) uint8, probs (N, steps, levels) float32): probs[:, t] is the
     distribution pixel t was drawn from (before temperature).
     """
-    rng = np.random.default_rng(seed)
-    step = step_model(model)
     levels = levels_of(model)
-    pixel = np.zeros((num_images, levels), dtype=np.float32)
+    uniforms = np.random.default_rng(seed).random((num_images, steps), dtype=np.float32)
     state = np.zeros((num_images, model.get_layer("gru").units), dtype=np.float32)
-    tokens = np.empty((num_images, steps), dtype=np.uint8)
-    probs = np.empty((num_images, steps, levels), dtype=np.float32)
-    progress = keras.utils.Progbar(steps, unit_name="pixel") if verbose else None
-    for t in range(steps):
-        logits, state = step.predict_on_batch([pixel, state])
-        probs[:, t] = softmax(np.asarray(logits, dtype=np.float64))
-        tokens[:, t] = draw(logits, rng, temperature)
-        pixel = np.eye(levels, dtype=np.float32)[tokens[:, t]]
-        if progress and (t + 1) % max(1, steps // 50) == 0:
-            progress.update(t + 1)
-    return tokens, probs
+    start = np.zeros((num_images, levels), dtype=np.float32)
+    tokens, probs = sampler_for(model, temperature).predict_on_batch([uniforms, state, start])
+    return np.asarray(tokens, dtype=np.uint8), np.asarray(probs, dtype=np.float32)
 
 
-def sample(model, num_images, target_size, temperature=1.0, seed=None, verbose=0):
+def sample(model, num_images, target_size, temperature=1.0, seed=None):
     """Sample `num_images` new images: level images (N, target_size, target_size) uint8."""
-    tokens, _ = sample_tokens(model, num_images, target_size * target_size, temperature, seed, verbose)
+    tokens, _ = sample_tokens(model, num_images, target_size * target_size, temperature, seed)
     return tokens_to_images(tokens, target_size)
 
 

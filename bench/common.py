@@ -1,0 +1,29 @@
+"""Helpers the benchmark scripts share: importing the project from bench/, timing, memory."""
+
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def seconds(function, *args, **kwargs):
+    """(result, wall-clock seconds) of one call."""
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine():
+    import keras
+
+    return f"{os.cpu_count()} CPU cores, Keras {keras.__version__}, backend {keras.backend.backend()}"

@@ -1,0 +1,50 @@
+"""Benchmark: sampling a 5x5 grid, the project's batched scan vs the tutorial's per-pixel predict loop.
+
+Same weights for both (a GRU(256) built by util.create_model with a fixed seed; speed does not depend
+on what the weights are). The tutorial's loop is timed on a few images and scaled to the 25 of the grid.
+Prints one line per figure and a final `ratio: X` (tutorial time / project time, tutorial settings).
+
+Usage: python bench/sampling.py [--tutorial_images N]
+"""
+
+import argparse
+
+import numpy as np
+from common import machine, seconds
+
+import util
+from tutorial_reference import tutorial_sample_image
+
+GRID = 25
+
+
+def bench(target_size, levels, tutorial_images):
+    util.keras.utils.set_random_seed(0)
+    model = util.create_model(levels, units=256)
+    _, first = seconds(util.sample, model, GRID, target_size, seed=0)  # includes tracing the sampler
+    _, steady = seconds(util.sample, model, GRID, target_size, seed=1)  # what every later grid costs
+    rng = np.random.default_rng(0)
+    _, tutorial = seconds(lambda: [tutorial_sample_image(model, target_size, levels, rng) for _ in range(tutorial_images)])
+    tutorial_grid = tutorial / tutorial_images * GRID
+    setting = f"{target_size}x{target_size}, {levels} levels, GRU(256)"
+    print(f"{setting}: project 5x5 grid {first:.3f} s (first call, tracing included), {steady:.3f} s (next call)")
+    print(
+        f"{setting}: tutorial loop {tutorial:.1f} s for {tutorial_images} image(s), "
+        f"scaled to the 25-image grid: {tutorial_grid:.0f} s"
+    )
+    print(f"{setting}: speed-up {tutorial_grid / steady:.0f}x (next call), {tutorial_grid / first:.0f}x (first call)")
+    return tutorial_grid / steady
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tutorial_images", type=int, default=2, help="images the tutorial's loop draws per setting")
+    args = parser.parse_args()
+    print(machine())
+    ratio = bench(10, 7, args.tutorial_images)
+    bench(28, 256, 1)
+    print(f"ratio: {ratio:.0f}  (tutorial settings, 5x5 grid, tutorial time / project time after the first call)")
+
+
+if __name__ == "__main__":
+    main()
