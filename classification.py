@@ -1,6 +1,8 @@
-"""Classify test images by Bayes' rule with the trained class models: argmax_k log p(x | k) + log p(k).
+"""Classify test images by Bayes' rule with trained models: argmax_k log p(x | k) + log p(k).
 
-Prints the accuracy, per-class accuracy and confusion matrix, and writes a JSON report.
+Prints the accuracy (with a 95% confidence interval), per-class accuracy, the test set's negative
+log-likelihood under the true class and the confusion matrix; writes a JSON report and the
+confusion matrix as a PNG.
 Example (the tutorial's command):  python classification.py --num_images=10000
 """
 
@@ -11,40 +13,49 @@ import numpy as np
 import config
 import util
 
+DEFAULT_MODELS = {"mnist": config.MNIST_MODELS_DIR, "cifar10": config.CIFAR_MODELS_DIR}
+
 
 def parse_args():
-    parser = util.ArgumentParser(description=__doc__, formatter_class=util.argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num_images", type=util.positive(int), default=None, metavar="N", help="classify the first N test images (default: all)")
-    parser.add_argument("--models_dir", default=config.MNIST_MODELS_DIR, help="trained models (default: %(default)s)")
-    parser.add_argument(
-        "--data", default=config.MNIST_DATA, metavar="NAME_OR_PATH",
-        help="mnist, mnist-mini (shipped), a keras-layout .npz or a folder of IDX files (default: %(default)s)",
-    )
+    parser = util.ArgumentParser(description=__doc__)
+    parser.add_argument("--num_images", type=util.positive(int), default=None, metavar="N",
+                        help="classify the first N test images (default: all)")
+    parser.add_argument("--dataset", choices=tuple(DEFAULT_MODELS), default=None, help="picks the default --models_dir (default: mnist)")
+    parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
+    parser.add_argument("--data", default=None, metavar="NAME_OR_PATH",
+                        help="test images: a data set name or a path, as in training (default: the models' data set)")
     parser.add_argument("--batch_size", type=util.positive(int), default=config.SCORE_BATCH_SIZE, help="images scored at once (default: %(default)s)")
     parser.add_argument("--uniform_priors", action="store_true", help="ignore class frequencies: p(k) = 1/K")
     parser.add_argument("--report", default=None, metavar="FILE", help="JSON report (default: MODELS_DIR/classification.json)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.models_dir = args.models_dir or DEFAULT_MODELS[args.dataset or "mnist"]
+    return args
 
 
 def main():
     args = parse_args()
     manifest, models = util.load_models(args.models_dir)
-    _, (images, labels) = util.load_mnist(args.data)
-    images, labels = util.first_images(images, labels, args.num_images)
+    dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
+    if dataset.class_names != manifest["class_names"]:
+        raise util.UserError(f"the data's classes {dataset.class_names} are not the models' {manifest['class_names']}")
+    images, labels = util.first_images(dataset.x_test, dataset.y_test, args.num_images)
     if args.num_images and args.num_images > len(images):
         print(f"note: the test set has {len(images)} images; classifying all of them")
     trained = np.isin(labels, list(models))
     if not trained.all():
         print(f"note: models for classes {sorted(models)} only; classifying the {trained.sum()} images of those classes")
         images, labels = images[trained], labels[trained]
-    tokens = util.to_tokens(images, manifest["target_size"], manifest["max_intensity"])
+    if manifest["channels"] == 1:
+        images = util.to_grayscale(images)
+    tokens = util.to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
     priors = np.full(len(models), 1 / len(models)) if args.uniform_priors else None
     predictions, scores, classes = util.classify_tokens(manifest, models, tokens, priors, args.batch_size, verbose=1)
     report = util.classification_report(manifest, labels, predictions, scores, classes)
     print(util.format_report(report))
     out = Path(args.report or Path(args.models_dir) / "classification.json")
     util.write_json(out, report)
-    print(f"report written to {out}")
+    util.save_confusion_png(report, out.with_suffix(".png"))
+    print(f"report written to {out} and {out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ TARGET_SIZE = 10
 MAX_INTENSITY = 6
 
 # Model and training.
+CELL = "gru"  # gru, lstm or simple
 UNITS = 256
+LAYERS = 1
+DROPOUT = 0.0
 BATCH_SIZE = 32
 EPOCHS = 12
 VALIDATION_SPLIT = 0.1
@@ -28,11 +31,29 @@ MNIST_LOCAL_COPIES = (
     "~/.keras/datasets/mnist.npz",
 )
 
+CIFAR10_DATA = "cifar10"
+# Where `--data cifar10` looks (cifar-10-python.tar.gz, its extracted folder, or an image tree archive).
+CIFAR10_LOCAL_COPIES = (
+    "data/cifar-10-python.tar.gz",
+    "data/cifar-10-batches-py",
+    "../shared/datasets/cifar10-images.tar.gz",
+    "~/.keras/datasets/cifar-10-batches-py",
+)
+# CIFAR-10 defaults, chosen so that all ten class models train on 2 CPU cores in reasonable time.
+CIFAR_TARGET_SIZE = 8
+CIFAR_MAX_INTENSITY = 6
+CIFAR_EPOCHS = 8
+CIFAR_BATCH_SIZE = 64
+
 # Outputs.
 MNIST_MODELS_DIR = "trained/mnist_models"
+CIFAR_MODELS_DIR = "trained/cifar_models"
 GENERATED_DIR = "generated"
 
 # Sampling.
 GRID_SIZE = 5
 OUTPUT_SIZE = 32  # pixels per grid cell in the written PNG
 TEMPERATURE = 1.0
+# Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
+KEEP_FRACTION = 500 / 784
+COMPLETIONS = 4

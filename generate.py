@@ -1,54 +1,136 @@
-"""Sample new images from trained class models, pixel by pixel, and write them as PNG grids.
+"""Sample new images from trained models pixel by pixel, or complete real images whose lower part is hidden.
 
-Example:  python generate.py --digit 7 --grid_size 5   ->  generated/samples_of_7.png
+Examples:
+  python generate.py --digit 7                        -> generated/samples_of_7.png (a 5x5 grid)
+  python generate.py --all_digits --gif                -> a grid and an animation of it being drawn, per digit
+  python generate.py --digit 7 --complete --gif        -> strips "masked | completions | truth" of test 7s
+  python generate.py --dataset cifar10 --class_name cat
 """
 
 from pathlib import Path
 
+import numpy as np
+
 import config
 import util
+from rnn_draw import cli
+
+DEFAULT_MODELS = {"mnist": config.MNIST_MODELS_DIR, "cifar10": config.CIFAR_MODELS_DIR}
 
 
 def parse_args():
-    parser = util.ArgumentParser(description=__doc__, formatter_class=util.argparse.RawDescriptionHelpFormatter)
+    parser = util.ArgumentParser(description=__doc__)
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--digit", type=int, metavar="D", help="the class to sample (a digit 0-9 for MNIST)")
-    which.add_argument(
-        "--all_digits", type=util.str2bool, nargs="?", const=True, default=False, metavar="BOOL",
-        help="one grid for every trained class",
-    )
+    which.add_argument("--digit", "--label", dest="label", metavar="K", help="the class to draw: a digit, an index or a name")
+    which.add_argument("--class_name", dest="label", metavar="NAME", help="the class to draw by name, e.g. cat")
+    which.add_argument("--all_digits", "--all_classes", dest="all_classes", type=util.str2bool, nargs="?", const=True,
+                       default=False, metavar="BOOL", help="every trained class, one output each")
+    parser.add_argument("--dataset", choices=tuple(DEFAULT_MODELS), default=None,
+                        help="picks the default --models_dir (default: mnist)")
+    parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
     parser.add_argument("--grid_size", type=util.positive(int), default=config.GRID_SIZE, help="the grid is N x N images (default: %(default)s)")
     parser.add_argument("--output_size", type=util.positive(int), default=config.OUTPUT_SIZE, help="pixels per image in the PNG (default: %(default)s)")
     parser.add_argument("--temperature", type=util.positive(float), default=config.TEMPERATURE, help="below 1 sharper, above 1 wilder (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible grids (default: fresh)")
-    parser.add_argument("--models_dir", default=config.MNIST_MODELS_DIR, help="trained models (default: %(default)s)")
-    parser.add_argument("--out", default=None, metavar="FILE", help=f"PNG to write (default: {config.GENERATED_DIR}/samples_of_D.png); only with --digit")
-    parser.add_argument("--show", action="store_true", help="also open the grid in an image viewer")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible output (default: fresh)")
+    parser.add_argument("--out", default=None, metavar="FILE", help=f"PNG to write, one class only (default: in {config.GENERATED_DIR}/)")
+    parser.add_argument("--gif", action="store_true", help="also write an animated GIF of the drawing, a frame per row")
+    parser.add_argument("--show", action="store_true", help="also open the picture in an image viewer")
+    completion = parser.add_argument_group("completion")
+    completion.add_argument("--complete", action="store_true", help="complete real test images instead of sampling new ones")
+    completion.add_argument("--image", metavar="FILE", help="complete this picture file instead of test images")
+    completion.add_argument("--keep", type=int, default=None, metavar="K",
+                            help="pixels kept, in raster order (default: the top ~64%%, 500 of 784 at 28x28)")
+    completion.add_argument("--num_images", type=util.positive(int), default=2, help="test images to complete per class (default: %(default)s)")
+    completion.add_argument("--completions", type=util.positive(int), default=config.COMPLETIONS, help="completions per image (default: %(default)s)")
+    completion.add_argument("--data", default=None, metavar="NAME_OR_PATH", help="where test images come from (default: the models' data set)")
     args = parser.parse_args()
-    if args.digit is None and not args.all_digits:
-        parser.error("nothing to sample: give --digit D or --all_digits")
-    if args.out and args.all_digits:
-        parser.error("--out names one file; with --all_digits grids go to " + config.GENERATED_DIR)
+    if args.label is None and not args.all_classes:
+        parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
+    if args.out and args.all_classes:
+        parser.error(f"--out names one file; with --all_digits outputs go to {config.GENERATED_DIR}/")
+    if args.image and not args.complete:
+        parser.error("--image goes with --complete")
+    args.models_dir = args.models_dir or DEFAULT_MODELS[args.dataset or "mnist"]
     return args
+
+
+def output_path(args, stem, suffix=".png"):
+    if args.out:
+        return Path(args.out).with_suffix(suffix)
+    return Path(config.GENERATED_DIR) / f"{stem}{suffix}"
+
+
+def condition(manifest, label):
+    """What the model is told of the class: the label for a conditional model, nothing otherwise."""
+    return label if manifest["conditional"] else None
+
+
+def draw_grid(args, manifest, model, label):
+    name = manifest["class_names"][label]
+    levels = util.sample(model, args.grid_size**2, manifest, args.temperature, args.seed, condition(manifest, label))
+    pictures = util.dequantize(levels, manifest["max_intensity"])
+    written = [output_path(args, f"samples_of_{name}")]
+    util.save_grid(pictures, written[0], args.output_size)
+    if args.gif:
+        written.append(output_path(args, f"samples_of_{name}", ".gif"))
+        util.save_gif(util.drawing_frames(pictures, args.grid_size, args.output_size), written[-1])
+    return written
+
+
+def images_to_complete(args, manifest, label):
+    """Level images (N, S, S[, C]) to complete: --image, or the class's first test images."""
+    if args.image:
+        images = util.read_picture(args.image, manifest["channels"])[None]
+    else:
+        dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
+        images = dataset.x_test[dataset.y_test == label][: args.num_images]
+        if len(images) == 0:
+            raise util.UserError(f"no test images of class {manifest['class_names'][label]} in the data")
+        if manifest["channels"] == 1:
+            images = util.to_grayscale(images)
+    tokens = util.to_tokens(images, manifest["target_size"], manifest["max_intensity"])
+    return util.tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
+
+
+def draw_completions(args, manifest, model, label):
+    name, size = manifest["class_names"][label], manifest["target_size"]
+    keep = round(config.KEEP_FRACTION * size * size) if args.keep is None else args.keep
+    if not 0 <= keep < size * size:
+        raise util.UserError(f"--keep must be in 0..{size * size - 1} for {size}x{size} models, got {keep}")
+    truth = images_to_complete(args, manifest, label)
+    completions = util.complete(
+        model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label)
+    )
+    to_pictures = lambda levels: util.dequantize(levels, manifest["max_intensity"])  # noqa: E731
+    written = []
+    for index, (image, drawn) in enumerate(zip(truth, completions)):
+        stem = f"completion_of_{name}_{index}"
+        written.append(output_path(args, stem if len(truth) > 1 or not args.out else Path(args.out).stem))
+        masked = util.hide_after(to_pictures(image)[None], keep)[0]
+        util.save_strip(masked, to_pictures(drawn), to_pictures(image), written[-1], args.output_size)
+        if args.gif:
+            written.append(written[-1].with_suffix(".gif"))
+            frames = util.drawing_frames(to_pictures(drawn), len(drawn), args.output_size, first_row=keep // size)
+            util.save_gif(frames, written[-1])
+    return written
 
 
 def main():
     args = parse_args()
     manifest, models = util.load_models(args.models_dir)
-    labels = sorted(models) if args.all_digits else [args.digit]
+    names = manifest["class_names"]
+    labels = sorted(models) if args.all_classes else [cli.class_label(args.label, names)]
     for label in labels:
         if label not in models:
-            raise util.UserError(f"no model for class {label} in {args.models_dir} (trained: {sorted(models)})")
-        images = util.sample(
-            models[label], args.grid_size**2, manifest["target_size"], args.temperature, args.seed
-        )
-        out = Path(args.out or Path(config.GENERATED_DIR) / f"samples_of_{label}.png")
-        util.save_grid(images, out, manifest["max_intensity"], args.output_size)
-        print(f"wrote {out}")
+            raise util.UserError(f"no model for class {names[label]} in {args.models_dir} (trained: {sorted(models)})")
+        draw = draw_completions if args.complete else draw_grid
+        written = draw(args, manifest, models[label], label)
+        for path in written:
+            print(f"wrote {path}")
         if args.show:
             from PIL import Image
 
-            Image.open(out).show()
+            Image.open(written[0]).show()
 
 
 if __name__ == "__main__":

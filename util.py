@@ -1,30 +1,27 @@
 """RNNs as generative models of images: the library behind the scripts.
 
 An image is shrunk, its intensities quantized to a few levels, and its pixels read in raster order
-as a sequence of tokens. A recurrent network with a per-step softmax learns
-p(pixel_t | pixels_<t); one network per class. With those networks we can
+as a sequence of tokens (colour pixels as R, G, B sub-pixels, as PixelRNN does). A recurrent
+network with a per-step softmax learns p(pixel_t | pixels_<t); one network per class, or one for
+all classes with the class as an extra input. With those networks we can
 
-1. sample new images, pixel by pixel,
-2. score an image: log p(x | class), in nats, or bits per dimension,
+1. sample new images pixel by pixel, or complete images whose lower part is hidden,
+2. score an image: log p(x | class) in nats, or bits per dimension,
 3. classify by Bayes' rule: argmax_k [log p(x | k) + log p(k)].
 
 The file reads top to bottom in that order: data -> preprocess -> model -> train -> save/load ->
-sample -> score -> classify, with the command-line helpers the scripts share at the end.
+sample -> score -> classify. Data loading, picture writing and command-line plumbing live in the
+`rnn_draw` package and are re-exported here, so `import util` is all a script needs.
 Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
 
-import argparse
 import functools
-import gzip
 import json
 import math
 import os
-import struct
-import sys
-import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
 
 import numpy as np
 
@@ -32,136 +29,36 @@ import keras
 from keras import layers, ops
 
 import config
+from rnn_draw import UserError, atomic_write  # noqa: F401  (re-exported)
+from rnn_draw.cli import ArgumentParser, positive, run_cli, str2bool  # noqa: F401
+from rnn_draw.datasets import (  # noqa: F401
+    CIFAR10_CLASS_NAMES,
+    DATASETS,
+    MNIST_CLASS_NAMES,
+    Dataset,
+    first_images,
+    load_dataset,
+    read_picture,
+    to_grayscale,
+)
+from rnn_draw.pictures import (  # noqa: F401
+    drawing_frames,
+    hide_after,
+    save_confusion_png,
+    save_gif,
+    save_grid,
+    save_png,
+    save_strip,
+    tile,
+)
 
-REPO_DIR = Path(__file__).resolve().parent
-DATA_DIR = REPO_DIR / "data"
-MNIST_CLASS_NAMES = [str(digit) for digit in range(10)]
 MANIFEST = "manifest.json"
 
-
-class UserError(Exception):
-    """A problem with the user's input or files: the scripts print it as one line and exit 2."""
-
-
 # ------------------------------------------------------------------------------------------------
-# Data
+# Data: `load_dataset(name_or_path)` (rnn_draw/datasets.py) gives uint8 images (N, H, W) or
+# (N, H, W, 3), integer labels and class names, from a name (mnist, mnist-mini, cifar10,
+# cifar10-mini) or a local file in any of the usual formats.
 # ------------------------------------------------------------------------------------------------
-
-# Data sets selectable by name with --data; anything else is taken as a path.
-DATASETS = {
-    "mnist": "MNIST: a local copy from config.MNIST_LOCAL_COPIES, else keras.datasets.mnist (download)",
-    "mnist-mini": "500 training and 100 test images per digit, shipped in data/mnist-mini.npz",
-}
-
-MNIST_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-
-def load_mnist(data=config.MNIST_DATA):
-    """Return ((x_train, y_train), (x_test, y_test)): uint8 images (N, 28, 28) and uint8 labels (N,).
-
-    `data` is a name from DATASETS, a keras-layout `.npz`, or a folder of LeCun IDX files
-    (`train-images-idx3-ubyte[.gz]` and friends).
-    """
-    if data == "mnist-mini":
-        return _split(load_npz_dataset(DATA_DIR / "mnist-mini.npz"))
-    if data == "mnist":
-        local = _first_existing(config.MNIST_LOCAL_COPIES)
-        return _split(load_npz_dataset(local)) if local else _download_mnist()
-    path = Path(data).expanduser()
-    if path.is_dir():
-        return _split(load_idx_folder(path))
-    if path.is_file():
-        return _split(load_npz_dataset(path))
-    raise UserError(f"{data}: no such file or folder (--data takes {', '.join(DATASETS)} or a path)")
-
-
-def _first_existing(paths):
-    """The first of `paths` (relative to the repository) that is a file, else None."""
-    for path in paths:
-        candidate = REPO_DIR / Path(path).expanduser()
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _download_mnist():
-    try:
-        return keras.datasets.mnist.load_data()
-    except Exception as error:  # any network failure: keras raises plain Exception for these
-        raise UserError(
-            "MNIST is not available offline and could not be downloaded "
-            f"({type(error).__name__}); pass --data PATH to a keras-layout mnist.npz or a folder of IDX files"
-        ) from None
-
-
-def _split(arrays):
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-
-
-def load_npz_dataset(path):
-    """Read a keras-layout `.npz` (x_train, y_train, x_test, y_test) into a dict of arrays."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in MNIST_NPZ_KEYS if key not in archive.files]
-            if missing:
-                raise UserError(f"{path}: not a dataset .npz (missing {', '.join(missing)})")
-            arrays = {key: archive[key] for key in MNIST_NPZ_KEYS}
-    except UserError:
-        raise
-    except Exception as error:  # zipfile, pickle-refusal and truncation errors all land here
-        raise UserError(f"{path}: cannot read as .npz ({type(error).__name__}: {error})") from None
-    _check_images_and_labels(path, arrays)
-    return arrays
-
-
-def load_idx_folder(folder):
-    """Read the four LeCun IDX files (optionally gzipped) in `folder` into a dict of arrays."""
-    arrays = {}
-    for key, name in IDX_FILES.items():
-        path = next((folder / (name + ext) for ext in (".gz", "") if (folder / (name + ext)).is_file()), None)
-        if path is None:
-            raise UserError(f"{folder}: no {name}[.gz] (expected a folder of MNIST IDX files)")
-        arrays[key] = read_idx(path)
-    _check_images_and_labels(folder, arrays)
-    return arrays
-
-
-def read_idx(path):
-    """Parse one IDX file: a big-endian header (magic, dims) then uint8 data. Returns a uint8 array."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as file:
-            raw = file.read()
-        zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-        if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
-            raise ValueError("bad magic number")
-        shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
-        data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-        return data.reshape(shape)
-    except (OSError, EOFError, ValueError, struct.error) as error:
-        raise UserError(f"{path}: not a uint8 IDX file ({error})") from None
-
-
-def _check_images_and_labels(source, arrays):
-    for split in ("train", "test"):
-        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
-            raise UserError(
-                f"{source}: x_{split} {images.shape} and y_{split} {labels.shape} are not N images and N labels"
-            )
-
-
-def first_images(images, labels, num_images=None):
-    """The first `num_images` images and labels (all when None), in the data set's own order."""
-    if num_images is not None:
-        images, labels = images[:num_images], labels[:num_images]
-    return images, labels
 
 
 # ------------------------------------------------------------------------------------------------
@@ -170,12 +67,12 @@ def first_images(images, labels, num_images=None):
 
 
 def shrink(image, target_size):
-    """Resize one image (H, W) of any dtype to (target_size, target_size) floats in [0, 1]."""
+    """Resize one image (H, W) or (H, W, C) to (target_size, target_size[, C]) floats in [0, 1]."""
     return shrink_all(image[None], target_size)[0]
 
 
-def shrink_all(images, target_size, chunk=8192):
-    """Resize images (N, H, W) to floats in [0, 1] of shape (N, target_size, target_size).
+def shrink_all(images, target_size, chunk=4096):
+    """Resize images (N, H, W[, C]) to floats in [0, 1] of shape (N, target_size, target_size[, C]).
 
     Anti-aliased (scikit-image), so small targets average the strokes instead of dropping them.
     Works in chunks to keep float64 temporaries small.
@@ -184,18 +81,22 @@ def shrink_all(images, target_size, chunk=8192):
 
     images = np.asarray(images)
     scale = 255.0 if images.dtype == np.uint8 else 1.0
-    out = np.empty((len(images), target_size, target_size), dtype=np.float32)
+    shape = (target_size, target_size) + images.shape[3:]
+    out = np.empty((len(images),) + shape, dtype=np.float32)
     for start in range(0, len(images), chunk):
         part = images[start : start + chunk].astype(np.float32) / scale
-        if part.shape[1:] == (target_size, target_size):
+        if part.shape[1:] == shape:
             out[start : start + chunk] = part
         else:
-            out[start : start + chunk] = resize(part, (len(part), target_size, target_size), anti_aliasing=True)
+            out[start : start + chunk] = resize(part, (len(part),) + shape, anti_aliasing=True)
     return out
 
 
 def quantize(images, max_intensity):
-    """Map floats in [0, 1] to integer levels 0..max_intensity (uint8), rounding to the nearest."""
+    """Map floats in [0, 1] to integer levels 0..max_intensity (uint8), rounding to the nearest.
+
+    max_intensity=1 is binarisation at the threshold 0.5.
+    """
     return np.rint(np.clip(images, 0.0, 1.0) * max_intensity).astype(np.uint8)
 
 
@@ -204,29 +105,54 @@ def dequantize(levels, max_intensity):
     return np.rint(np.asarray(levels, dtype=np.float32) * (255.0 / max_intensity)).astype(np.uint8)
 
 
-def to_tokens(images, target_size, max_intensity):
-    """Images (N, H, W) -> token sequences (N, target_size**2) of uint8 levels in raster order.
+def sequence_shape(target_size, channels=1, mode="pixel"):
+    """(steps, width): a pixel-mode sequence has one sub-pixel per step (width 1); a row-mode one
+    has one image row per step, its target_size * channels sub-pixels side by side."""
+    if mode == "row":
+        return target_size, target_size * channels
+    return target_size * target_size * channels, 1
 
+
+def to_tokens(images, target_size, max_intensity, mode="pixel"):
+    """Images (N, H, W[, C]) -> uint8 levels in raster order, R, G, B per pixel for colour.
+
+    Pixel mode: (N, target_size**2 * C). Row mode: (N, target_size, target_size * C).
     This compact form is what training and scoring stream; one-hot vectors are made per batch.
     """
-    return quantize(shrink_all(images, target_size), max_intensity).reshape(len(images), -1)
+    channels = 1 if np.ndim(images) == 3 else np.shape(images)[-1]
+    levels = quantize(shrink_all(images, target_size), max_intensity)
+    steps, width = sequence_shape(target_size, channels, mode)
+    return levels.reshape((len(levels), steps, width) if mode == "row" else (len(levels), steps))
 
 
-def tokens_to_images(tokens, target_size):
-    """Token sequences (N, T) -> level images (N, target_size, target_size)."""
-    return np.asarray(tokens).reshape(len(tokens), target_size, target_size)
+def tokens_to_images(tokens, target_size, channels=1):
+    """Token sequences of either mode -> level images (N, S, S) or (N, S, S, C)."""
+    shape = (target_size, target_size) + ((channels,) if channels > 1 else ())
+    return np.asarray(tokens).reshape((len(tokens),) + shape)
 
 
-def one_hot_inputs(tokens, levels):
-    """Network inputs for token sequences (N, T): one-hot float32 (N, T, levels), shifted right by one.
+def as_steps(tokens, width):
+    """Tokens (N, T) or (N, steps, width) viewed as (N, steps, width)."""
+    tokens = np.asarray(tokens)
+    return tokens.reshape(len(tokens), -1, width)
 
-    Step t sees pixel t-1; step 0 sees the all-zero start vector. So the output at step t is
-    p(pixel_t | pixels_<t), and the targets are simply the tokens themselves.
+
+def one_hot_inputs(tokens, levels, conditions=None):
+    """Network inputs for tokens (N, T) or (N, steps, width): float32 (N, steps, width * levels [+ K]).
+
+    Each step holds the one-hot vectors of the previous step's sub-pixels, side by side; step 0
+    holds the all-zero start vector. So the output at step t is p(step t | steps < t) and the
+    targets are the tokens themselves. `conditions` (N, K), if given, is appended to every step.
     """
     tokens = np.asarray(tokens)
-    inputs = np.zeros(tokens.shape + (levels,), dtype=np.float32)
-    np.put_along_axis(inputs[:, 1:], tokens[:, :-1, None].astype(np.intp), 1.0, axis=-1)
-    return inputs
+    steps = tokens.reshape(len(tokens), tokens.shape[1], -1)
+    one_hot = np.zeros(steps.shape + (levels,), dtype=np.float32)
+    np.put_along_axis(one_hot[:, 1:], steps[:, :-1, :, None].astype(np.intp), 1.0, axis=-1)
+    inputs = one_hot.reshape(steps.shape[0], steps.shape[1], -1)
+    if conditions is None:
+        return inputs
+    repeated = np.broadcast_to(conditions[:, None, :], (len(inputs), inputs.shape[1], conditions.shape[1]))
+    return np.concatenate([inputs, repeated.astype(np.float32)], axis=-1)
 
 
 def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX_INTENSITY):
@@ -242,15 +168,22 @@ def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX
     return sequences
 
 
-class TokenBatches(keras.utils.PyDataset):
-    """Streams (one-hot inputs (B, T, levels) float32, integer targets (B, T)) batches from uint8 tokens.
+def class_one_hot(labels, num_classes):
+    """Labels (N,) -> float32 one-hot (N, num_classes): the condition of a class-conditional model."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.intp)]
 
-    Memory stays proportional to the batch: the data set is held once, as uint8 tokens.
+
+class TokenBatches(keras.utils.PyDataset):
+    """Streams (one-hot inputs float32, integer targets) batches from uint8 tokens (N, T[, width]).
+
+    Memory stays proportional to the batch: the data set is held once, as uint8 tokens. With
+    `labels` and `num_classes`, each image's class one-hot is appended to its inputs.
     """
 
-    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED):
+    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED, labels=None, num_classes=0):
         super().__init__()
         self.tokens, self.levels, self.batch_size, self.shuffle = tokens, levels, batch_size, shuffle
+        self.labels, self.num_classes = labels, num_classes
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(tokens)) if shuffle else np.arange(len(tokens))
 
@@ -258,8 +191,10 @@ class TokenBatches(keras.utils.PyDataset):
         return math.ceil(len(self.tokens) / self.batch_size)
 
     def __getitem__(self, index):
-        batch = self.tokens[np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])]
-        return one_hot_inputs(batch, self.levels), batch.astype(np.int32)
+        rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        batch = self.tokens[rows]
+        conditions = class_one_hot(self.labels[rows], self.num_classes) if self.num_classes else None
+        return one_hot_inputs(batch, self.levels, conditions), batch.astype(np.int32)
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -270,32 +205,66 @@ class TokenBatches(keras.utils.PyDataset):
 # Model
 # ------------------------------------------------------------------------------------------------
 
+CELLS = {"gru": layers.GRU, "lstm": layers.LSTM, "simple": layers.SimpleRNN}
 
-def create_model(one_hot_len, units=config.UNITS, learning_rate=config.LEARNING_RATE):
-    """GRU(units, return_sequences) -> Dense(one_hot_len) at every step -> softmax, compiled.
 
-    Input (batch, steps, one_hot_len) one-hot vectors of any length; output (batch, steps,
-    one_hot_len): at every step a distribution over the next pixel's levels. The softmax is its own
-    layer so that scoring can read the logits and take a numerically stable log-softmax.
+def create_model(
+    one_hot_len,
+    units=config.UNITS,
+    cell=config.CELL,
+    num_layers=config.LAYERS,
+    dropout=config.DROPOUT,
+    width=1,
+    num_classes=0,
+    learning_rate=config.LEARNING_RATE,
+    clipnorm=None,
+):
+    """The tutorial's model, generalised: RNN(units) x num_layers -> Dense at every step -> softmax.
+
+    Defaults: GRU(256, return_sequences) -> Dense(one_hot_len) -> softmax, the tutorial's design.
+    Input (batch, steps, width * one_hot_len + num_classes) of any length: the previous step's
+    one-hot sub-pixels (and the class one-hot of a conditional model). Output: a distribution over
+    the one_hot_len levels for each sub-pixel of the step, (batch, steps, one_hot_len) when
+    width == 1, else (batch, steps, width, one_hot_len) (row mode). The softmax is its own layer so
+    that scoring reads the logits and takes a numerically stable log-softmax. Compiled (Adam).
     """
-    model = keras.Sequential(
-        [
-            keras.Input((None, one_hot_len)),
-            layers.GRU(units, return_sequences=True, name="gru"),
-            # A Dense on (batch, steps, units) acts on each step: the tutorial's TimeDistributed(Dense).
-            # Not TimeDistributed itself: on the TensorFlow backend (Keras 3.15) a compiled model
-            # wrapping it returns wrong shapes once called with a second sequence length.
-            layers.Dense(one_hot_len, name="logits"),
-            layers.Activation("softmax", name="softmax"),
-        ]
+    inputs = keras.Input((None, width * one_hot_len + num_classes))
+    hidden = inputs
+    for index in range(num_layers):
+        name = cell if num_layers == 1 else f"{cell}_{index}"
+        hidden = CELLS[cell](units, return_sequences=True, name=name)(hidden)
+        if dropout:
+            hidden = layers.Dropout(dropout)(hidden)
+    # A Dense on (batch, steps, units) acts on each step: the tutorial's TimeDistributed(Dense).
+    # Not TimeDistributed itself: on the TensorFlow backend (Keras 3.15) a compiled model wrapping
+    # it returns wrong shapes once called with a second sequence length.
+    logits = layers.Dense(width * one_hot_len, name="logits")(hidden)
+    if width > 1:
+        logits = layers.Reshape((-1, width, one_hot_len))(logits)
+    model = keras.Model(inputs, layers.Activation("softmax", name="softmax")(logits))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss="sparse_categorical_crossentropy"
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
     return model
+
+
+def recurrent_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, layers.RNN)]
 
 
 def levels_of(model):
     """Number of intensity levels a model predicts over."""
-    return model.input_shape[-1]
+    return model.output_shape[-1]
+
+
+def width_of(model):
+    """Sub-pixels per step: 1 in pixel mode, a row's worth in row mode."""
+    return model.output_shape[2] if len(model.output_shape) == 4 else 1
+
+
+def num_classes_of(model):
+    """Size of the class one-hot a conditional model takes at every step (0 for a per-class model)."""
+    return model.input_shape[-1] - width_of(model) * levels_of(model)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -306,26 +275,36 @@ def levels_of(model):
 def train_model(
     model,
     tokens,
+    labels=None,
     epochs=config.EPOCHS,
     batch_size=config.BATCH_SIZE,
     validation_split=config.VALIDATION_SPLIT,
     seed=config.SEED,
     verbose=1,
     callbacks=(),
+    initial_epoch=0,
 ):
-    """Fit `model` to token sequences (N, T): the target at step t is token t (inputs shifted by one).
+    """Fit `model` to tokens (N, T[, width]): the target at step t is step t (inputs shifted by one).
 
-    Adam and cross-entropy (compiled in `create_model`). The last `validation_split` of a seeded
-    shuffle is held out. Returns the history dict: per-epoch `loss` (and `val_loss`), in nats per pixel.
+    `labels` (N,) are needed by a conditional model. Adam and cross-entropy (compiled in
+    `create_model`). A seeded shuffle's first `validation_split` is held out. Returns the history:
+    per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
-    levels = levels_of(model)
+    levels, num_classes = levels_of(model), num_classes_of(model)
     order = np.random.default_rng(seed).permutation(len(tokens))
     num_val = int(len(tokens) * validation_split) if len(tokens) > 1 else 0
-    train, val = tokens[order[num_val:]], tokens[order[:num_val]]
+    train, val = order[num_val:], order[:num_val]
+
+    def batches(rows, size, shuffle):
+        return TokenBatches(
+            tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows], num_classes
+        )
+
     history = model.fit(
-        TokenBatches(train, levels, batch_size, seed=seed),
-        validation_data=TokenBatches(val, levels, max(batch_size, 256), shuffle=False) if num_val else None,
+        batches(train, batch_size, True),
+        validation_data=batches(val, max(batch_size, 256), False) if num_val else None,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         verbose=verbose,
         callbacks=list(callbacks),
     )
@@ -333,29 +312,55 @@ def train_model(
 
 
 # ------------------------------------------------------------------------------------------------
-# Save and load: one `.keras` file per class plus a JSON manifest in the models folder
+# Save and load: per model a `.keras` file and a small JSON (training count, history); per folder
+# a manifest of the settings every model in it shares. Separate files per class let several
+# processes train different classes into one folder at once.
 # ------------------------------------------------------------------------------------------------
+
+SETTINGS_THAT_MUST_MATCH = (
+    "dataset", "class_names", "target_size", "max_intensity", "channels", "mode", "conditional",
+    "cell", "units", "layers",
+)
+
+
+def settings(
+    dataset,
+    class_names,
+    target_size=config.TARGET_SIZE,
+    max_intensity=config.MAX_INTENSITY,
+    channels=1,
+    mode="pixel",
+    conditional=False,
+    cell=config.CELL,
+    units=config.UNITS,
+    num_layers=config.LAYERS,
+    dropout=config.DROPOUT,
+):
+    """The settings shared by all models of a folder: what sampling and scoring need to know."""
+    return {
+        "dataset": dataset,
+        "class_names": list(class_names),
+        "target_size": target_size,
+        "max_intensity": max_intensity,
+        "levels": max_intensity + 1,
+        "channels": channels,
+        "mode": mode,
+        "conditional": conditional,
+        "cell": cell,
+        "units": units,
+        "layers": num_layers,
+        "dropout": dropout,
+        "keras_version": keras.__version__,
+    }
+
+
+def model_name(label):
+    """File stem of a class's model: model_3, or model_all for a conditional model."""
+    return "model_all" if label is None else f"model_{label}"
 
 
 def model_path(models_dir, label):
-    return Path(models_dir) / f"model_{label}.keras"
-
-
-def atomic_write(path, write):
-    """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
-
-    A crash or Ctrl-C mid-write leaves the previous file intact, never a half-written one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    return Path(models_dir) / f"{model_name(label)}.keras"
 
 
 def save_model(model, models_dir, label):
@@ -372,130 +377,160 @@ def load_model(path):
         raise UserError(f"{path}: not a loadable .keras model ({type(error).__name__})") from None
 
 
-def read_manifest(models_dir):
-    """The models folder's manifest as a dict, or {} when there is none yet."""
-    path = Path(models_dir) / MANIFEST
+def read_json(path):
+    """A JSON file as a dict, or {} when it does not exist."""
+    path = Path(path)
     if not path.is_file():
         return {}
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise UserError(f"{path}: unreadable manifest ({error})") from None
+        raise UserError(f"{path}: unreadable JSON ({error})") from None
 
 
 def write_json(path, data):
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1) + "\n"))
 
 
-def new_manifest(dataset, class_names, target_size, max_intensity, units):
-    """What sampling and scoring need to know about the models in a folder."""
-    return {
-        "dataset": dataset,
-        "class_names": list(class_names),
-        "target_size": target_size,
-        "max_intensity": max_intensity,
-        "levels": max_intensity + 1,
-        "channels": 1,
-        "units": units,
-        "keras_version": keras.__version__,
-        "train_counts": {},
-        "history": {},
-    }
-
-
-SETTINGS_THAT_MUST_MATCH = ("dataset", "class_names", "target_size", "max_intensity", "units")
-
-
 def open_manifest(models_dir, wanted):
-    """The folder's manifest, created from `wanted` if absent; an error if it holds other settings."""
-    manifest = read_manifest(models_dir)
+    """Write `wanted` as the folder's manifest, or check that the one there holds the same settings."""
+    path = Path(models_dir) / MANIFEST
+    manifest = read_json(path)
     for key in SETTINGS_THAT_MUST_MATCH:
         if manifest and manifest.get(key) != wanted[key]:
             raise UserError(
-                f"{Path(models_dir) / MANIFEST}: models here have {key}={manifest.get(key)}, not "
-                f"{wanted[key]}; train into another --models_dir"
+                f"{path}: models here have {key}={manifest.get(key)}, not {wanted[key]}; "
+                "train into another --models_dir"
             )
+    if not manifest:
+        write_json(path, wanted)
     return manifest or wanted
 
 
-def train_classes(
-    images,
-    labels,
-    classes,
-    models_dir,
-    dataset,
-    class_names,
-    target_size=config.TARGET_SIZE,
-    max_intensity=config.MAX_INTENSITY,
-    units=config.UNITS,
-    **train_options,
-):
-    """Train and save one model per class in `classes`; returns the manifest written to `models_dir`.
+def train_classes(images, labels, classes, models_dir, setup, model_options=None, **train_options):
+    """Train and save a model per class in `classes` (or one conditional model for all of them).
 
-    Each model is saved as soon as it is trained, so an interruption loses at most the class in
-    progress. `train_options` go to `train_model`.
+    images (N, H, W[, C]) uint8 and labels (N,) are the training split; `setup` is `settings(...)`.
+    Each model is saved as soon as it is trained. `model_options` go to `create_model` (learning
+    rate, clipnorm), `train_options` to `train_model`. Returns the folder's manifest.
     """
-    wanted = new_manifest(dataset, class_names, target_size, max_intensity, units)
-    manifest = open_manifest(models_dir, wanted)
-    for label in classes:
-        class_images = images[labels == label]
-        if len(class_images) == 0:
-            raise UserError(f"no training images of class {class_names[label]} in the data")
-        print(f"class {class_names[label]}: {len(class_images)} images", flush=True)
-        tokens = to_tokens(class_images, target_size, max_intensity)
-        model = create_model(max_intensity + 1, units)
-        history = train_model(model, tokens, **train_options)
+    manifest = open_manifest(models_dir, setup)
+    steps, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    num_classes = len(setup["class_names"]) if setup["conditional"] else 0
+    model_options = dict(
+        units=setup["units"], cell=setup["cell"], num_layers=setup["layers"], dropout=setup["dropout"],
+        width=width, num_classes=num_classes, **(model_options or {}),
+    )
+    groups = [(None, np.isin(labels, list(classes)))] if setup["conditional"] else [(k, labels == k) for k in classes]
+    for label, chosen in groups:
+        name = "all classes" if label is None else f"class {setup['class_names'][label]}"
+        if not chosen.any():
+            raise UserError(f"no training images of {name} in the data")
+        print(f"{name}: {chosen.sum()} images", flush=True)
+        tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
+        model = create_model(setup["levels"], **model_options)
+        history = train_model(model, tokens, labels[chosen] if num_classes else None, **train_options)
         save_model(model, models_dir, label)
-        manifest = read_manifest(models_dir) or manifest  # another process may have added classes
-        manifest["train_counts"][str(label)] = int(len(class_images))
-        manifest["history"][str(label)] = history
-        write_json(Path(models_dir) / MANIFEST, manifest)
+        counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
+        write_json(
+            Path(models_dir) / f"{model_name(label)}.json",
+            {"train_counts": {str(k): int(n) for k, n in enumerate(counts) if n}, "history": history},
+        )
     return manifest
 
 
 def load_models(models_dir):
-    """(manifest, {label: model}) for every class model in `models_dir`."""
-    manifest = read_manifest(models_dir)
+    """(manifest, {label: model}) for the models in `models_dir`.
+
+    The manifest gains `train_counts` {label: images} merged from the per-model files. A
+    conditional folder maps every trained label to its one model.
+    """
+    manifest = read_json(Path(models_dir) / MANIFEST)
     if not manifest:
-        raise UserError(f"{models_dir}: no trained models here (no {MANIFEST}); run train_mnist.py first")
-    labels = sorted(int(label) for label in manifest["train_counts"])
-    return manifest, {label: load_model(model_path(models_dir, label)) for label in labels}
+        raise UserError(f"{models_dir}: no trained models here (no {MANIFEST}); train some first")
+    manifest = {**manifest, "train_counts": {}}
+    models = {}
+    stems = ["model_all"] if manifest["conditional"] else sorted(p.stem for p in Path(models_dir).glob("model_*.json"))
+    for stem in stems:
+        record = read_json(Path(models_dir) / f"{stem}.json")
+        model = load_model(Path(models_dir) / f"{stem}.keras")
+        manifest["train_counts"].update(record.get("train_counts", {}))
+        models.update({int(label): model for label in record.get("train_counts", {})})
+    if not models:
+        raise UserError(f"{models_dir}: no trained models here yet")
+    return manifest, dict(sorted(models.items()))
 
 
 # ------------------------------------------------------------------------------------------------
-# Sample: one recurrent step per pixel for the whole batch, carrying the state
+# Sample: one recurrent step per pixel for the whole batch, carrying the state, in one compiled call
 # ------------------------------------------------------------------------------------------------
 
 
 class Sampler(keras.Model):
-    """Draws a batch of pixel sequences in one compiled call: a scan over time steps of the trained cell.
+    """Draws a batch of token sequences in one compiled call: a scan over steps of the trained cells.
 
-    Inputs: uniforms (B, T) in [0, 1), start state (B, units), start pixel (B, levels) (the zero start
-    vector for new images). Each pixel is the inverse CDF of its distribution at its uniform, so a
-    seeded numpy generator makes samples reproducible on every backend. Outputs: tokens (B, T) int
-    and probs (B, T, levels), the distribution each pixel was drawn from (before temperature).
-    It shares the trained layers' weights: its distributions equal a full forward pass's.
+    Inputs: uniforms (B, steps, width) in [0, 1), forced tokens (B, steps, width) and keep
+    (B, steps, width) (1 where the forced token is used instead of a draw: a completion's given
+    prefix), and for a conditional model the class one-hot (B, K). Each drawn sub-pixel is the
+    inverse CDF of its distribution at its uniform, so a seeded numpy generator makes samples
+    reproducible on every backend. Outputs: tokens (B, steps, width) and probs (B, steps, width,
+    levels), the distribution each sub-pixel came from (before temperature). The first step sees the
+    zero start vector, as in training. Sharing the trained layers, its distributions equal a full
+    forward pass's.
     """
 
     def __init__(self, model, temperature=1.0):
         super().__init__()
-        self.cell, self.dense = model.get_layer("gru").cell, model.get_layer("logits")
-        self.levels, self.temperature = levels_of(model), temperature
-
-    def step(self, carry, uniform):
-        pixel, _, state = carry
-        output, new_state = self.cell(pixel, [state])
-        logits = self.dense(output)
-        tempered = ops.cumsum(ops.softmax(logits / self.temperature), axis=-1)
-        token = ops.minimum(ops.sum(ops.cast(tempered < uniform[:, None], "int32"), axis=-1), self.levels - 1)
-        carry = (ops.one_hot(token, self.levels), ops.softmax(logits), new_state[0])
-        # Keras's TensorFlow scan needs per-step outputs shaped like the carry, so the carry is the output.
-        return carry, carry
+        self.cells = [layer.cell for layer in recurrent_layers(model)]
+        self.dense = model.get_layer("logits")
+        self.levels, self.width, self.num_classes = levels_of(model), width_of(model), num_classes_of(model)
+        self.temperature = temperature
 
     def call(self, inputs):
-        uniforms, state, pixel = inputs
-        _, (drawn, probs, _) = ops.scan(self.step, (pixel, ops.zeros_like(pixel), state), ops.transpose(uniforms))
-        return ops.transpose(ops.argmax(drawn, axis=-1)), ops.transpose(probs, (1, 0, 2))
+        uniforms, forced, keep = inputs[:3]
+        condition = inputs[3] if self.num_classes else None
+        batch = ops.shape(uniforms)[0]
+
+        def step(carry, xs):
+            pixels, _, *states = carry
+            uniform, given, kept = xs
+            hidden = ops.concatenate([pixels, condition], axis=-1) if self.num_classes else pixels
+            new_states = []
+            for cell, state in zip(self.cells, self._split(states)):
+                hidden, new_state = cell(hidden, state)
+                new_states += list(new_state)
+            logits = ops.reshape(self.dense(hidden), (-1, self.width, self.levels))
+            cumulative = ops.cumsum(ops.softmax(logits / self.temperature), axis=-1)
+            drawn = ops.minimum(ops.sum(ops.cast(cumulative < uniform[..., None], "int32"), -1), self.levels - 1)
+            token = ops.where(kept > 0, ops.cast(given, "int32"), drawn)
+            pixels = ops.reshape(ops.one_hot(token, self.levels), (-1, self.width * self.levels))
+            carry = (pixels, ops.softmax(logits), *new_states)
+            # Keras's TensorFlow scan needs per-step outputs shaped like the carry: output the carry.
+            return carry, carry
+
+        start = (
+            ops.zeros((batch, self.width * self.levels)),
+            ops.zeros((batch, self.width, self.levels)),
+            *[ops.zeros((batch, size)) for cell in self.cells for size in self._state_sizes(cell)],
+        )
+        steps_first = [ops.moveaxis(x, 1, 0) for x in (uniforms, forced, keep)]
+        _, (pixels, probs, *_) = ops.scan(step, start, steps_first)
+        tokens = ops.argmax(ops.reshape(pixels, (-1, batch, self.width, self.levels)), axis=-1)
+        return ops.moveaxis(tokens, 0, 1), ops.moveaxis(probs, 0, 1)
+
+    @staticmethod
+    def _state_sizes(cell):
+        size = cell.state_size
+        return list(size) if isinstance(size, (list, tuple)) else [size]
+
+    def _split(self, flat_states):
+        """Flat list of state tensors -> one list per cell (h for GRU and simple RNN, [h, c] for LSTM)."""
+        per_cell, start = [], 0
+        for cell in self.cells:
+            count = len(self._state_sizes(cell))
+            per_cell.append(flat_states[start : start + count])
+            start += count
+        return per_cell
 
 
 @functools.lru_cache(maxsize=16)
@@ -504,41 +539,48 @@ def sampler_for(model, temperature):
     return Sampler(model, temperature)
 
 
-def sample_tokens(model, num_images, steps, temperature=1.0, seed=None):
-    """Draw `num_images` sequences of `steps` tokens from the model, as one batch, one step per pixel.
+def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=None, prefix=None, keep=0):
+    """Draw `num_images` token sequences of `steps` steps from `model`, all as one batch.
 
-    Every pixel is drawn, the first included, starting from the zero start vector used in training.
-    Returns (tokens (N, steps) uint8, probs (N, steps, levels) float32): probs[:, t] is the
-    distribution pixel t was drawn from (before temperature).
+    Every sub-pixel is drawn, the first included, starting from the zero start vector used in training.
+    A conditional model needs the class `label`. For completion, `prefix` (num_images, steps, width)
+    gives tokens of which the first `keep` sub-pixels (raster order) are used as they are; the rest is
+    drawn conditioned on them. Returns (tokens (N, steps, width) uint8, probs (N, steps, width, levels)
+    float32); probs is the distribution each sub-pixel came from (before temperature).
     """
-    levels = levels_of(model)
-    uniforms = np.random.default_rng(seed).random((num_images, steps), dtype=np.float32)
-    state = np.zeros((num_images, model.get_layer("gru").units), dtype=np.float32)
-    start = np.zeros((num_images, levels), dtype=np.float32)
-    tokens, probs = sampler_for(model, temperature).predict_on_batch([uniforms, state, start])
+    width, num_classes = width_of(model), num_classes_of(model)
+    shape = (num_images, steps, width)
+    uniforms = np.random.default_rng(seed).random(shape, dtype=np.float32)
+    forced = np.zeros(shape, np.int32) if prefix is None else np.asarray(prefix, np.int32).reshape(shape)
+    kept = (np.arange(steps * width).reshape(1, steps, width) < keep).repeat(num_images, 0).astype(np.float32)
+    inputs = [uniforms, forced, kept]
+    if num_classes:
+        if label is None:
+            raise UserError("this is a class-conditional model: say which class to sample")
+        inputs.append(class_one_hot(np.full(num_images, label), num_classes))
+    tokens, probs = sampler_for(model, temperature).predict_on_batch(inputs)
     return np.asarray(tokens, dtype=np.uint8), np.asarray(probs, dtype=np.float32)
 
 
-def sample(model, num_images, target_size, temperature=1.0, seed=None):
-    """Sample `num_images` new images: level images (N, target_size, target_size) uint8."""
-    tokens, _ = sample_tokens(model, num_images, target_size * target_size, temperature, seed)
-    return tokens_to_images(tokens, target_size)
+def sample(model, num_images, manifest, temperature=1.0, seed=None, label=None):
+    """Sample `num_images` new images: level images (N, S, S) or (N, S, S, C), uint8."""
+    steps, _ = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    tokens, _ = sample_tokens(model, num_images, steps, temperature, seed, label)
+    return tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
 
 
-def save_grid(images, path, max_intensity, output_size=config.OUTPUT_SIZE, border=2):
-    """Write level images (N, S, S) as a square PNG grid, each cell enlarged to output_size pixels."""
-    from PIL import Image
+def complete(model, images, keep_pixels, num_completions, manifest, temperature=1.0, seed=None, label=None):
+    """Complete each image from its first `keep_pixels` pixels (raster order), `num_completions` times.
 
-    count = len(images)
-    columns = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    cell = output_size + border
-    canvas = np.full((rows * cell + border, columns * cell + border), 128, dtype=np.uint8)
-    for index, image in enumerate(dequantize(images, max_intensity)):
-        big = np.asarray(Image.fromarray(image).resize((output_size, output_size), Image.NEAREST))
-        top, left = border + (index // columns) * cell, border + (index % columns) * cell
-        canvas[top : top + output_size, left : left + output_size] = big
-    atomic_write(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="PNG"))
+    images: level images (N, S, S[, C]). Returns level images (N, num_completions, S, S[, C]) whose
+    first keep_pixels pixels are the given ones, exactly, and the rest drawn given them.
+    """
+    steps, width = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    prefix = np.repeat(np.asarray(images).reshape(len(images), steps, width), num_completions, axis=0)
+    keep = keep_pixels * manifest["channels"]
+    tokens, _ = sample_tokens(model, len(prefix), steps, temperature, seed, label, prefix, keep)
+    out = tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
+    return out.reshape((len(images), num_completions) + out.shape[1:])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -547,7 +589,7 @@ def save_grid(images, path, max_intensity, output_size=config.OUTPUT_SIZE, borde
 
 
 def logits_model(model):
-    """The model without its final softmax: (B, T, levels) one-hot -> (B, T, levels) logits."""
+    """The model without its final softmax: one-hot inputs -> (B, steps, width * levels) logits."""
     return keras.Model(model.inputs, model.get_layer("logits").output)
 
 
@@ -556,24 +598,28 @@ def log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def log_likelihood(model, tokens, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
-    """Per-image log p(x) under `model` for token sequences (N, T) (or level images (N, S, S)).
+def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
+    """Per-image log p(x) under `model` for tokens (N, T) or (N, steps, width) or level images.
 
-    Returns (nats (N,) float64, bits per dimension (N,) float64). A sum of log-probabilities read
-    off the logits: never a product of probabilities, which underflows after a few hundred pixels.
+    A conditional model scores log p(x | label) and needs `labels` (N,). Returns (nats (N,)
+    float64, bits per dimension (N,) float64, dimensions being sub-pixels). A sum of
+    log-probabilities read off the logits: never a product of probabilities, which underflows after
+    a few hundred pixels.
     """
-    tokens = np.asarray(tokens).reshape(len(tokens), -1)
-    levels, steps = levels_of(model), tokens.shape[1]
+    levels, width, num_classes = levels_of(model), width_of(model), num_classes_of(model)
+    tokens = as_steps(tokens, width)
     logits_of = logits_model(model)
     nats = np.empty(len(tokens), dtype=np.float64)
     progress = keras.utils.Progbar(len(tokens), unit_name="image") if verbose else None
     for start in range(0, len(tokens), batch_size):
         batch = tokens[start : start + batch_size]
-        logp = log_softmax(np.asarray(logits_of.predict_on_batch(one_hot_inputs(batch, levels)), np.float64))
-        nats[start : start + len(batch)] = np.take_along_axis(logp, batch[..., None].astype(np.intp), -1).sum((1, 2))
+        conditions = class_one_hot(labels[start : start + batch_size], num_classes) if num_classes else None
+        logits = np.asarray(logits_of.predict_on_batch(one_hot_inputs(batch, levels, conditions)), np.float64)
+        logp = log_softmax(logits.reshape(batch.shape + (levels,)))
+        nats[start : start + len(batch)] = np.take_along_axis(logp, batch[..., None].astype(np.intp), -1).sum((1, 2, 3))
         if progress:
             progress.update(start + len(batch))
-    return nats, -nats / (steps * math.log(2))
+    return nats, -nats / (tokens[0].size * math.log(2))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -589,32 +635,50 @@ def log_priors(manifest, labels):
     return np.log(counts / counts.sum())
 
 
-def classify(models_dir, images, priors=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
-    """Classify raw images (N, H, W) with the class models in `models_dir` by Bayes' rule.
-
-    Returns (predicted labels (N,), log-likelihood matrix (N, K) of log p(x | k) in nats, labels (K,)).
-    `priors`: class probabilities (K,); None takes them from the training counts, uniform if unknown.
-    """
-    manifest, models = load_models(models_dir)
-    tokens = to_tokens(images, manifest["target_size"], manifest["max_intensity"])
-    return classify_tokens(manifest, models, tokens, priors, batch_size, verbose)
-
-
-def classify_tokens(manifest, models, tokens, priors=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
-    """`classify` for already preprocessed tokens (N, T) and loaded `models` {label: model}."""
+def class_log_likelihoods(manifest, models, tokens, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
+    """log p(x | k) in nats for every image and class: (scores (N, K) float64, labels (K,))."""
     labels = np.array(sorted(models))
     scores = np.empty((len(tokens), len(labels)), dtype=np.float64)
     for column, label in enumerate(labels):
         if verbose:
             print(f"scoring under class {manifest['class_names'][label]}", flush=True)
-        scores[:, column] = log_likelihood(models[label], tokens, batch_size, verbose)[0]
+        given = np.full(len(tokens), label) if manifest["conditional"] else None
+        scores[:, column] = log_likelihood(models[label], tokens, given, batch_size, verbose)[0]
+    return scores, labels
+
+
+def classify(models_dir, images, priors=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
+    """Classify raw images (N, H, W[, C]) with the models in `models_dir` by Bayes' rule.
+
+    Returns (predicted labels (N,), log-likelihood matrix (N, K) of log p(x | k) in nats, labels (K,)).
+    `priors`: class probabilities (K,); None takes them from the training counts, uniform if unknown.
+    """
+    manifest, models = load_models(models_dir)
+    tokens = to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
+    return classify_tokens(manifest, models, tokens, priors, batch_size, verbose)
+
+
+def classify_tokens(manifest, models, tokens, priors=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
+    """`classify` for already preprocessed tokens and loaded `models` {label: model}."""
+    scores, labels = class_log_likelihoods(manifest, models, tokens, batch_size, verbose)
     prior = log_priors(manifest, labels) if priors is None else np.log(np.asarray(priors, dtype=np.float64))
     return labels[np.argmax(scores + prior, axis=1)], scores, labels
 
 
+def wilson_interval(successes, trials, z=1.959964):
+    """95% Wilson score interval (low, high) for a proportion such as an accuracy."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return centre - half, centre + half
+
+
 def classification_report(manifest, truth, predictions, scores, classes):
-    """Accuracy, per-class accuracy, confusion matrix and the test NLL under the true class, as a dict."""
-    from sklearn.metrics import accuracy_score, confusion_matrix
+    """Accuracy (with a 95% interval), per-class accuracy, confusion matrix and the test NLL under
+    the true class (nats per image and bits per dimension), as a dict."""
+    from sklearn.metrics import confusion_matrix
 
     names = [manifest["class_names"][label] for label in classes]
     matrix = confusion_matrix(truth, predictions, labels=classes)
@@ -622,17 +686,20 @@ def classification_report(manifest, truth, predictions, scores, classes):
     column = {label: index for index, label in enumerate(classes)}
     scored = np.array([label in column for label in truth])
     true_nats = -scores[scored.nonzero()[0], [column[label] for label in truth[scored]]]
-    steps = manifest["target_size"] ** 2 * manifest.get("channels", 1)
+    dims = manifest["target_size"] ** 2 * manifest["channels"]
+    correct = int((truth == predictions).sum())
     return {
         "num_images": int(len(truth)),
-        "accuracy": float(accuracy_score(truth, predictions)),
+        "accuracy": correct / len(truth),
+        "accuracy_95ci": list(wilson_interval(correct, len(truth))),
         "per_class_accuracy": {name: float(value) for name, value in zip(names, per_class)},
         "class_names": names,
         "confusion_matrix": matrix.tolist(),
         "nll_true_class_nats": float(true_nats.mean()) if len(true_nats) else None,
-        "bits_per_dim_true_class": float(true_nats.mean() / (steps * math.log(2))) if len(true_nats) else None,
+        "bits_per_dim_true_class": float(true_nats.mean() / (dims * math.log(2))) if len(true_nats) else None,
         "levels": manifest["levels"],
         "target_size": manifest["target_size"],
+        "channels": manifest["channels"],
     }
 
 
@@ -640,64 +707,14 @@ def format_report(report):
     """The report as the text the classification script prints."""
     names = report["class_names"]
     width = max(5, *(len(name) for name in names))
+    low, high = report["accuracy_95ci"]
     lines = [
-        f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images",
-        f"test NLL under the true class: {report['nll_true_class_nats']:.2f} nats "
+        f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})",
+        f"test NLL under the true class: {report['nll_true_class_nats']:.2f} nats per image "
         f"({report['bits_per_dim_true_class']:.4f} bits/dim, {report['levels']} levels)",
         "per-class accuracy: " + "  ".join(f"{n}: {a:.3f}" for n, a in report["per_class_accuracy"].items()),
         "confusion matrix (rows: true class, columns: predicted):",
         " " * width + "".join(f"{name:>{width + 1}}" for name in names),
     ]
-    lines += [f"{name:>{width}}" + "".join(f"{count:>{width + 1}}" for count in row) for name, row in zip(names, report["confusion_matrix"])]
+    lines += [f"{name:>{width}}" + "".join(f"{n:>{width + 1}}" for n in row) for name, row in zip(names, report["confusion_matrix"])]
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------------
-# Command-line helpers shared by the scripts
-# ------------------------------------------------------------------------------------------------
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line on stderr and exits 2 (no usage dump)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def str2bool(text):
-    """Parse the tutorial's `--all_digits=True` / `=False` spellings (argparse's type=bool gets False wrong)."""
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "y", "on"):
-        return True
-    if value in ("0", "false", "no", "n", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def positive(kind):
-    """An argparse type: `kind` (int or float) that must be greater than zero."""
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
-        return value
-
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
-
-
-def run_cli(main):
-    """Run a script's main(): user errors become one line on stderr and exit code 2."""
-    prog = Path(sys.argv[0]).name
-    try:
-        main()
-    except UserError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; everything finished before now is saved", file=sys.stderr)
-        sys.exit(130)

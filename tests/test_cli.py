@@ -22,10 +22,11 @@ def models_dir(tmp_path_factory):
 
 def test_train_writes_models_and_a_manifest(models_dir):
     manifest = json.loads((models_dir / "manifest.json").read_text())
-    assert sorted(manifest["train_counts"]) == ["0", "1"]
-    assert manifest["train_counts"]["0"] == 379  # the 0s among the subset's first 4000 images
-    assert manifest["target_size"] == 6 and manifest["levels"] == 4
-    assert len(manifest["history"]["1"]["loss"]) == 3
+    assert manifest["target_size"] == 6 and manifest["levels"] == 4 and manifest["channels"] == 1
+    assert manifest["mode"] == "pixel" and manifest["cell"] == "gru" and not manifest["conditional"]
+    zero = json.loads((models_dir / "model_0.json").read_text())
+    assert zero["train_counts"] == {"0": 379}  # the 0s among the subset's first 4000 images
+    assert len(json.loads((models_dir / "model_1.json").read_text())["history"]["loss"]) == 3
     assert (models_dir / "model_0.keras").is_file() and (models_dir / "model_1.keras").is_file()
 
 

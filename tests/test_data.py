@@ -6,6 +6,7 @@ import pytest
 
 import config
 import util
+from rnn_draw import datasets
 
 
 def write_idx(path, array):
@@ -27,17 +28,20 @@ def mini_arrays():
 
 
 def test_shipped_mini_set_has_500_and_100_images_per_digit():
-    (x_train, y_train), (x_test, y_test) = util.load_mnist("mnist-mini")
+    mini = util.load_dataset("mnist-mini")
+    x_train, y_train, x_test, y_test = mini.x_train, mini.y_train, mini.x_test, mini.y_test
+    assert mini.class_names == util.MNIST_CLASS_NAMES and mini.channels == 1
     assert x_train.shape == (5000, 28, 28) and x_test.shape == (1000, 28, 28)
     assert np.bincount(y_train).tolist() == [500] * 10 and np.bincount(y_test).tolist() == [100] * 10
 
 
 def test_npz_and_idx_folder_load_the_same_arrays(tmp_path, mini_arrays):
     np.savez(tmp_path / "mnist.npz", **mini_arrays)
-    for key, name in util.IDX_FILES.items():
+    for key, name in datasets.IDX_FILES.items():
         write_idx(tmp_path / (name + (".gz" if key.startswith("x") else "")), mini_arrays[key])
-    from_npz, from_idx = util.load_mnist(str(tmp_path / "mnist.npz")), util.load_mnist(str(tmp_path))
-    for (images_a, labels_a), (images_b, labels_b), split in zip(from_npz, from_idx, ("train", "test")):
+    from_npz, from_idx = util.load_dataset(str(tmp_path / "mnist.npz")), util.load_dataset(str(tmp_path))
+    for split in ("train", "test"):
+        (images_a, labels_a), (images_b, labels_b) = from_npz.split(split), from_idx.split(split)
         np.testing.assert_array_equal(images_a, mini_arrays[f"x_{split}"])
         np.testing.assert_array_equal(images_a, images_b)
         np.testing.assert_array_equal(labels_a, labels_b)
@@ -46,7 +50,7 @@ def test_npz_and_idx_folder_load_the_same_arrays(tmp_path, mini_arrays):
 def test_npz_with_wrong_keys_names_the_missing_ones(tmp_path, mini_arrays):
     np.savez(tmp_path / "bad.npz", images=mini_arrays["x_train"])
     with pytest.raises(util.UserError, match="missing x_train, y_train, x_test, y_test"):
-        util.load_mnist(str(tmp_path / "bad.npz"))
+        util.load_dataset(str(tmp_path / "bad.npz"))
 
 
 def test_truncated_npz_is_a_user_error(tmp_path, mini_arrays):
@@ -54,26 +58,27 @@ def test_truncated_npz_is_a_user_error(tmp_path, mini_arrays):
     raw = (tmp_path / "good.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(util.UserError, match="cut.npz"):
-        util.load_mnist(str(tmp_path / "cut.npz"))
+        util.load_dataset(str(tmp_path / "cut.npz"))
 
 
 def test_idx_folder_missing_a_file_names_it(tmp_path, mini_arrays):
     write_idx(tmp_path / "train-images-idx3-ubyte", mini_arrays["x_train"])
     with pytest.raises(util.UserError, match="train-labels-idx1-ubyte"):
-        util.load_mnist(str(tmp_path))
+        util.load_dataset(str(tmp_path))
 
 
 def test_missing_path_is_a_user_error(tmp_path):
     with pytest.raises(util.UserError, match="no such file"):
-        util.load_mnist(str(tmp_path / "nowhere.npz"))
+        util.load_dataset(str(tmp_path / "nowhere.npz"))
 
 
 def test_offline_without_a_local_copy_names_the_flag(monkeypatch):
     monkeypatch.setattr(config, "MNIST_LOCAL_COPIES", ())
+    import keras
 
     def offline():
         raise Exception("URL fetch failure: no network")
 
-    monkeypatch.setattr(util.keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(util.UserError, match="--data"):
-        util.load_mnist("mnist")
+        util.load_dataset("mnist")

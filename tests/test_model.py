@@ -38,14 +38,15 @@ def test_training_lowers_the_loss(tiny_model):
 
 def test_incremental_sampling_matches_a_full_forward_pass(tiny_model):
     tokens, step_probs = util.sample_tokens(tiny_model, 9, SIZE * SIZE, seed=3)
-    assert tokens.shape == (9, SIZE * SIZE) and tokens.max() < LEVELS
-    full = np.exp(full_forward_log_probs(tiny_model, tokens))
-    np.testing.assert_allclose(step_probs, full, atol=1e-4)
+    assert tokens.shape == (9, SIZE * SIZE, 1) and tokens.max() < LEVELS
+    full = np.exp(full_forward_log_probs(tiny_model, tokens[..., 0]))
+    np.testing.assert_allclose(step_probs[:, :, 0], full, atol=1e-4)
 
 
 def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
-    a = util.sample(tiny_model, 50, SIZE, seed=7)
-    b = util.sample(tiny_model, 50, SIZE, seed=7)
+    manifest = util.settings("toy", ["a"], target_size=SIZE, max_intensity=LEVELS - 1)
+    a = util.sample(tiny_model, 50, manifest, seed=7)
+    b = util.sample(tiny_model, 50, manifest, seed=7)
     np.testing.assert_array_equal(a, b)
     assert a.shape == (50, SIZE, SIZE)
     assert len(np.unique(a[:, 0, 0])) > 1  # pixel 0 is drawn, not fixed to 0 as in the tutorial
@@ -53,16 +54,16 @@ def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
 
 def test_low_temperature_picks_the_most_likely_level(tiny_model):
     tokens, probs = util.sample_tokens(tiny_model, 20, SIZE * SIZE, temperature=1e-6, seed=0)
-    top_two = np.sort(probs, axis=-1)[..., -2:]
+    top_two = np.sort(probs[:, :, 0], axis=-1)[..., -2:]
     clear = top_two[..., 1] - top_two[..., 0] > 1e-4  # an untrained model has near-ties
     assert clear.mean() > 0.5
-    np.testing.assert_array_equal(tokens[clear], probs.argmax(-1)[clear])
+    np.testing.assert_array_equal(tokens[..., 0][clear], probs[:, :, 0].argmax(-1)[clear])
 
 
 def test_draws_follow_the_model_distribution(tiny_model):
     tokens, probs = util.sample_tokens(tiny_model, 4000, 1, seed=0)
-    frequencies = np.bincount(tokens[:, 0], minlength=LEVELS) / 4000
-    np.testing.assert_allclose(frequencies, probs[0, 0], atol=0.03)
+    frequencies = np.bincount(tokens[:, 0, 0], minlength=LEVELS) / 4000
+    np.testing.assert_allclose(frequencies, probs[0, 0, 0], atol=0.03)
 
 
 def test_log_likelihood_is_the_sum_of_logs_of_a_full_forward_pass(tiny_model, random_tokens):
@@ -91,10 +92,8 @@ def test_classify_separates_a_toy_two_class_problem(tmp_path):
         else:
             images[index, :, position : position + 8] = 255
     train, test = np.arange(240) % 3 != 0, np.arange(240) % 3 == 0
-    util.train_classes(
-        images[train], labels[train], [0, 1], tmp_path, "toy", ["horizontal", "vertical"],
-        target_size=SIZE, max_intensity=3, units=16, epochs=10, batch_size=8, verbose=0,
-    )
+    setup = util.settings("toy", ["horizontal", "vertical"], target_size=SIZE, max_intensity=3, units=16)
+    util.train_classes(images[train], labels[train], [0, 1], tmp_path, setup, epochs=10, batch_size=8, verbose=0)
     predictions, scores, classes = util.classify(tmp_path, images[test])
     assert scores.shape == (test.sum(), 2) and classes.tolist() == [0, 1]
     assert (predictions == labels[test]).mean() >= 0.9

@@ -1,0 +1,30 @@
+"""The parts of the library that are not the tutorial's story: data loading, picture writing and the
+command-line plumbing. `util` re-exports them, so scripts and readers only ever need `import util`."""
+
+
+class UserError(Exception):
+    """A problem with the user's input or files: the scripts print it as one line and exit 2."""
+
+
+def atomic_write(path, write):
+    """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
+
+    A crash or Ctrl-C mid-write leaves the previous file intact, never a half-written one.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except OSError as error:
+        raise UserError(f"{path.parent}: cannot write here ({error.strerror})") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,45 @@
+"""Train one generative RNN per CIFAR-10 class (or one class-conditional RNN) and save them.
+
+Colour pixels are read as R, G, B sub-pixels in raster order, so each sub-pixel is predicted from
+all earlier ones, its own pixel's earlier channels included. --data also takes your own images:
+a folder (or .tar.gz) of train/<class>/*.png and test/<class>/*.png.
+Example:  python train_cifar.py --all_classes            (all ten classes, the defaults in config.py)
+          python train_cifar.py --class_name cat --data cifar10-mini --epochs 2
+"""
+
+import config
+import util
+from rnn_draw import cli
+
+
+def parse_args():
+    parser = util.ArgumentParser(description=__doc__)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--label", metavar="K", help="train the model of class K (an index, or a name)")
+    which.add_argument("--class_name", metavar="NAME", help="train the model of the class called NAME, e.g. cat")
+    which.add_argument(
+        "--all_classes", "--all_digits", dest="all_classes", type=util.str2bool, nargs="?", const=True,
+        default=False, metavar="BOOL", help="train every class (--all_digits is the tutorial's spelling)",
+    )
+    cli.add_model_flags(parser, {
+        "epochs": config.CIFAR_EPOCHS, "batch_size": config.CIFAR_BATCH_SIZE, "data": config.CIFAR10_DATA,
+        "models_dir": config.CIFAR_MODELS_DIR, "target_size": config.CIFAR_TARGET_SIZE,
+        "max_intensity": config.CIFAR_MAX_INTENSITY,
+    })
+    args = parser.parse_args()
+    if args.label is None and args.class_name is None and not args.all_classes:
+        parser.error("nothing to train: give --label K, --class_name NAME or --all_classes")
+    cli.check_model_flags(parser, args)
+    return args
+
+
+def main():
+    args = parse_args()
+    dataset = util.load_dataset(args.data, "cifar10")
+    wanted = args.label if args.label is not None else args.class_name
+    classes = range(len(dataset.class_names)) if args.all_classes else [cli.class_label(wanted, dataset.class_names)]
+    cli.train_from_args(args, classes, dataset)
+
+
+if __name__ == "__main__":
+    util.run_cli(main)
