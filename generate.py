@@ -54,10 +54,10 @@ def parse_args():
     return args
 
 
-def output_path(args, stem, suffix=".png"):
-    if args.out:
-        return Path(args.out).with_suffix(suffix)
-    return Path(config.GENERATED_DIR) / f"{stem}{suffix}"
+def output_path(args, stem, index=None, suffix=".png"):
+    """--out (numbered when one call writes several), else generated/STEM[_INDEX].png."""
+    out = Path(args.out) if args.out else Path(config.GENERATED_DIR) / stem
+    return out.with_name(out.stem + ("" if index is None else f"_{index}") + suffix)
 
 
 def condition(manifest, label):
@@ -72,7 +72,7 @@ def draw_grid(args, manifest, model, label):
     written = [output_path(args, f"samples_of_{name}")]
     util.save_grid(pictures, written[0], args.output_size)
     if args.gif:
-        written.append(output_path(args, f"samples_of_{name}", ".gif"))
+        written.append(output_path(args, f"samples_of_{name}", suffix=".gif"))
         util.save_gif(util.drawing_frames(pictures, args.grid_size, args.output_size), written[-1])
     return written
 
@@ -104,8 +104,8 @@ def draw_completions(args, manifest, model, label):
     to_pictures = lambda levels: util.dequantize(levels, manifest["max_intensity"])  # noqa: E731
     written = []
     for index, (image, drawn) in enumerate(zip(truth, completions)):
-        stem = f"completion_of_{name}_{index}"
-        written.append(output_path(args, stem if len(truth) > 1 or not args.out else Path(args.out).stem))
+        number = None if args.out and len(truth) == 1 else index
+        written.append(output_path(args, f"completion_of_{name}", number))
         masked = util.hide_after(to_pictures(image)[None], keep)[0]
         util.save_strip(masked, to_pictures(drawn), to_pictures(image), written[-1], args.output_size)
         if args.gif:

@@ -71,3 +71,80 @@ def test_bad_input_is_one_line_and_exit_code_2(script, args, fragment):
 
 def test_generate_for_an_untrained_digit_is_a_user_error(models_dir):
     assert_one_line_error(run_script("generate.py", "--digit", "7", "--models_dir", models_dir), "no model for class 7")
+
+
+def test_completion_writes_strips_and_gifs(models_dir, tmp_path):
+    out = tmp_path / "done.png"
+    result = run_script("generate.py", "--digit", "0", "--complete", "--gif", "--keep", "20", "--num_images", "2",
+                        "--completions", "3", "--output_size", "8", "--data", "mnist-mini", "--seed", "0",
+                        "--models_dir", models_dir, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for index in (0, 1):
+        with Image.open(tmp_path / f"done_{index}.png") as strip:
+            assert strip.size == ((3 + 2) * 10 + 2, 12)  # masked | 3 completions | truth
+        with Image.open(tmp_path / f"done_{index}.gif") as gif:
+            assert gif.n_frames == 6 - 20 // 6 + 1  # one frame per row, from the first incomplete row
+
+
+def test_sample_grid_gif_has_a_frame_per_row(models_dir, tmp_path):
+    result = run_script("generate.py", "--digit", "1", "--gif", "--grid_size", "2", "--output_size", "8",
+                        "--models_dir", models_dir, "--out", tmp_path / "g.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Image.open(tmp_path / "g.gif") as gif:
+        assert gif.n_frames == 6 + 1 and gif.size == (22, 22)
+
+
+def test_colour_models_train_sample_rgb_and_classify(tmp_path):
+    folder = tmp_path / "cifar"
+    tiny = ["--data", "cifar10-mini", "--target_size", "4", "--max_intensity", "3", "--units", "16",
+            "--epochs", "2", "--models_dir", folder]
+    for name in ("ship", "frog"):
+        result = run_script("train_cifar.py", "--class_name", name, *tiny)
+        assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("generate.py", "--class_name", "frog", "--grid_size", "2", "--output_size", "4",
+                        "--models_dir", folder, "--out", tmp_path / "frogs.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Image.open(tmp_path / "frogs.png") as grid:
+        assert grid.mode == "RGB" and grid.size == (14, 14)
+    result = run_script("classification.py", "--models_dir", folder, "--data", "cifar10-mini")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((folder / "classification.json").read_text())
+    assert report["num_images"] == 40 and report["channels"] == 3
+    assert (folder / "classification.png").is_file()
+
+
+def test_one_conditional_model_for_all_digits(tmp_path):
+    folder = tmp_path / "conditional"
+    result = run_script("train_mnist.py", "--all_digits", "--conditional", "--num_images", "600", "--models_dir", folder, *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in folder.glob("*.keras")) == ["model_all.keras"]
+    result = run_script("generate.py", "--digit", "4", "--grid_size", "2", "--models_dir", folder, "--out", tmp_path / "f.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("classification.py", "--models_dir", folder, "--data", "mnist-mini", "--num_images", "50")
+    assert result.returncode == 0 and "accuracy:" in result.stdout, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--cell", "tanh"], "--cell"),
+        (["--mode", "column"], "--mode"),
+        (["--layers", "0"], "--layers"),
+        (["--units", "-3"], "--units"),
+        (["--dropout", "1.5"], "--dropout"),
+        (["--clipnorm", "0"], "--clipnorm"),
+        (["--batch_size", "0"], "--batch_size"),
+        (["--max_intensity", "300"], "--max_intensity"),
+    ],
+)
+def test_bad_model_flags_are_one_line_errors(args, fragment):
+    assert_one_line_error(run_script("train_mnist.py", "--digit", "3", *args), fragment)
+
+
+def test_unknown_class_name_is_a_user_error():
+    assert_one_line_error(run_script("train_cifar.py", "--class_name", "unicorn", "--data", "cifar10-mini"), "unknown class")
+
+
+def test_keep_out_of_range_is_a_user_error(models_dir):
+    assert_one_line_error(run_script("generate.py", "--digit", "0", "--complete", "--keep", "36", "--data", "mnist-mini",
+                                     "--models_dir", models_dir), "--keep")
