@@ -26,6 +26,8 @@ def parse_args():
                         help="test images: a data set name or a path, as in training (default: the models' data set)")
     parser.add_argument("--batch_size", type=util.positive(int), default=config.SCORE_BATCH_SIZE, help="images scored at once (default: %(default)s)")
     parser.add_argument("--uniform_priors", action="store_true", help="ignore class frequencies: p(k) = 1/K")
+    parser.add_argument("--only_trained_classes", action="store_true",
+                        help="when some classes have no model, classify only the images of those that do")
     parser.add_argument("--report", default=None, metavar="FILE", help="JSON report (default: MODELS_DIR/classification.json)")
     args = parser.parse_args()
     args.models_dir = args.models_dir or DEFAULT_MODELS[args.dataset or "mnist"]
@@ -43,11 +45,13 @@ def main():
         print(f"note: the test set has {len(images)} images; classifying all of them")
     trained = np.isin(labels, list(models))
     if not trained.all():
-        print(f"note: models for classes {sorted(models)} only; classifying the {trained.sum()} images of those classes")
+        missing = sorted({manifest["class_names"][k] for k in set(labels[~trained].tolist())})
+        if not args.only_trained_classes:
+            raise util.UserError(f"{args.models_dir} has no model for class(es) {', '.join(missing)}: train them, "
+                                 "or pass --only_trained_classes to classify the other classes' images only")
+        print(f"note: no models for {', '.join(missing)}; classifying the {trained.sum()} images of the other classes")
         images, labels = images[trained], labels[trained]
-    if manifest["channels"] == 1:
-        images = util.to_grayscale(images)
-    tokens = util.to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
+    tokens = util.tokens_for(manifest, images, args.data or manifest["dataset"])
     priors = np.full(len(models), 1 / len(models)) if args.uniform_priors else None
     predictions, scores, classes = util.classify_tokens(manifest, models, tokens, priors, args.batch_size, verbose=1)
     report = util.classification_report(manifest, labels, predictions, scores, classes)

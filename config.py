@@ -44,6 +44,7 @@ CIFAR_TARGET_SIZE = 8
 CIFAR_MAX_INTENSITY = 6
 CIFAR_EPOCHS = 8
 CIFAR_BATCH_SIZE = 64
+CIFAR_LEARNING_RATE = 3e-3  # 3 epochs on 2,000 images: val loss 0.81 at 1e-3, 0.73 at 3e-3, 0.69 at 1e-2
 
 # Outputs.
 MNIST_MODELS_DIR = "trained/mnist_models"

@@ -86,9 +86,7 @@ def images_to_complete(args, manifest, label):
         images = dataset.x_test[dataset.y_test == label][: args.num_images]
         if len(images) == 0:
             raise util.UserError(f"no test images of class {manifest['class_names'][label]} in the data")
-        if manifest["channels"] == 1:
-            images = util.to_grayscale(images)
-    tokens = util.to_tokens(images, manifest["target_size"], manifest["max_intensity"])
+    tokens = util.tokens_for({**manifest, "mode": "pixel"}, images, args.image or args.data or manifest["dataset"])
     return util.tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
 
 

@@ -24,7 +24,7 @@ def parse_args():
     cli.add_model_flags(parser, {
         "epochs": config.CIFAR_EPOCHS, "batch_size": config.CIFAR_BATCH_SIZE, "data": config.CIFAR10_DATA,
         "models_dir": config.CIFAR_MODELS_DIR, "target_size": config.CIFAR_TARGET_SIZE,
-        "max_intensity": config.CIFAR_MAX_INTENSITY,
+        "max_intensity": config.CIFAR_MAX_INTENSITY, "learning_rate": config.CIFAR_LEARNING_RATE,
     })
     args = parser.parse_args()
     if args.label is None and args.class_name is None and not args.all_classes:

@@ -335,6 +335,7 @@ def settings(
     units=config.UNITS,
     num_layers=config.LAYERS,
     dropout=config.DROPOUT,
+    grayscale=False,
 ):
     """The settings shared by all models of a folder: what sampling and scoring need to know."""
     return {
@@ -350,6 +351,7 @@ def settings(
         "units": units,
         "layers": num_layers,
         "dropout": dropout,
+        "grayscale": grayscale,
         "keras_version": keras.__version__,
     }
 
@@ -407,12 +409,45 @@ def open_manifest(models_dir, wanted):
     return manifest or wanted
 
 
-def train_classes(images, labels, classes, models_dir, setup, model_options=None, **train_options):
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch, saves the model (optimizer state included) and the history so far, atomically,
+    as MODEL.ckpt.keras and MODEL.ckpt.json: what `--resume` continues from."""
+
+    def __init__(self, models_dir, label, history):
+        super().__init__()
+        self.paths = checkpoint_paths(models_dir, label)
+        self.history = {key: list(values) for key, values in history.items()}
+        self.went_nan = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {key: float(value) for key, value in (logs or {}).items()}
+        if not all(map(math.isfinite, logs.values())):
+            self.went_nan = True  # never checkpoint such weights: the last good epoch stays
+            return
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        atomic_write(self.paths[0], self.model.save)
+        write_json(self.paths[1], {"epochs_done": epoch + 1, "history": self.history})
+
+
+def checkpoint_paths(models_dir, label):
+    """(model, state) paths of a class's last checkpoint."""
+    stem = Path(models_dir) / f"{model_name(label)}.ckpt"
+    return Path(f"{stem}.keras"), Path(f"{stem}.json")
+
+
+def train_classes(
+    images, labels, classes, models_dir, setup, model_options=None, resume=False, early_stopping=None,
+    callbacks=(), **train_options,
+):
     """Train and save a model per class in `classes` (or one conditional model for all of them).
 
     images (N, H, W[, C]) uint8 and labels (N,) are the training split; `setup` is `settings(...)`.
-    Each model is saved as soon as it is trained. `model_options` go to `create_model` (learning
-    rate, clipnorm), `train_options` to `train_model`. Returns the folder's manifest.
+    Every epoch is checkpointed; each model is saved when done, and its checkpoint removed. With
+    `resume`, a class with a checkpoint continues from it (optimizer state included) up to the
+    requested epochs, and a class already done is skipped. `early_stopping` is a patience in epochs
+    on the validation loss. `model_options` go to `create_model`, `train_options` to `train_model`.
+    Returns the folder's manifest.
     """
     manifest = open_manifest(models_dir, setup)
     steps, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
@@ -426,39 +461,98 @@ def train_classes(images, labels, classes, models_dir, setup, model_options=None
         name = "all classes" if label is None else f"class {setup['class_names'][label]}"
         if not chosen.any():
             raise UserError(f"no training images of {name} in the data")
-        print(f"{name}: {chosen.sum()} images", flush=True)
+        ckpt_model, ckpt_state = checkpoint_paths(models_dir, label)
+        if resume and not ckpt_state.is_file() and model_path(models_dir, label).is_file():
+            print(f"{name}: already trained, skipped (--resume)", flush=True)
+            continue
+        state = read_json(ckpt_state) if resume else {}
+        model = load_model(ckpt_model) if state else create_model(setup["levels"], **model_options)
+        print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
-        model = create_model(setup["levels"], **model_options)
-        history = train_model(model, tokens, labels[chosen] if num_classes else None, **train_options)
+        checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}))
+        guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
+        if early_stopping:
+            guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
+        try:
+            train_model(
+                model, tokens, labels[chosen] if num_classes else None, initial_epoch=state.get("epochs_done", 0),
+                callbacks=guards + list(callbacks), **train_options,
+            )
+        except KeyboardInterrupt:
+            done = read_json(ckpt_state).get("epochs_done", 0)
+            print(f"\ninterrupted: {name} has {done} epoch(s) saved in {ckpt_model}; "
+                  "run the same command with --resume to continue", flush=True)
+            raise
+        if checkpoint.went_nan:
+            raise UserError(f"{name}: the loss became NaN; try a smaller --learning_rate or --clipnorm 1 "
+                            f"(the last good epoch is in {ckpt_model})")
         save_model(model, models_dir, label)
         counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
-        write_json(
-            Path(models_dir) / f"{model_name(label)}.json",
-            {"train_counts": {str(k): int(n) for k, n in enumerate(counts) if n}, "history": history},
-        )
+        write_json(Path(models_dir) / f"{model_name(label)}.json", {
+            "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
+            "history": checkpoint.history,
+            "settings": setup,
+        })
+        ckpt_model.unlink(missing_ok=True)
+        ckpt_state.unlink(missing_ok=True)
     return manifest
 
 
 def load_models(models_dir):
-    """(manifest, {label: model}) for the models in `models_dir`.
+    """(manifest, {label: model}) for the models in `models_dir`, each checked against the manifest.
 
     The manifest gains `train_counts` {label: images} merged from the per-model files. A
-    conditional folder maps every trained label to its one model.
+    conditional folder maps every trained label to its one model. Any mismatch (settings recorded
+    with a model, its levels, row width or class input) is a UserError naming the file.
     """
-    manifest = read_json(Path(models_dir) / MANIFEST)
+    folder = Path(models_dir)
+    manifest = read_json(folder / MANIFEST)
     if not manifest:
         raise UserError(f"{models_dir}: no trained models here (no {MANIFEST}); train some first")
     manifest = {**manifest, "train_counts": {}}
+    stems = sorted(p.name[: -len(".json")] for p in folder.glob("model_*.json") if ".ckpt" not in p.name)
     models = {}
-    stems = ["model_all"] if manifest["conditional"] else sorted(p.stem for p in Path(models_dir).glob("model_*.json"))
     for stem in stems:
-        record = read_json(Path(models_dir) / f"{stem}.json")
-        model = load_model(Path(models_dir) / f"{stem}.keras")
+        record = read_json(folder / f"{stem}.json")
+        check_settings(folder / f"{stem}.json", record.get("settings", {}), manifest)
+        model = load_model(folder / f"{stem}.keras")
+        check_structure(folder / f"{stem}.keras", model, manifest)
         manifest["train_counts"].update(record.get("train_counts", {}))
         models.update({int(label): model for label in record.get("train_counts", {})})
     if not models:
-        raise UserError(f"{models_dir}: no trained models here yet")
+        raise UserError(f"{models_dir}: no finished models here yet (only checkpoints?)")
     return manifest, dict(sorted(models.items()))
+
+
+def check_settings(path, recorded, manifest):
+    """A model's recorded settings must be the folder's: mixed settings in one folder are an error."""
+    for key in SETTINGS_THAT_MUST_MATCH:
+        if key in recorded and recorded[key] != manifest.get(key):
+            raise UserError(f"{path}: trained with {key}={recorded[key]}, but {MANIFEST} says {manifest.get(key)}")
+
+
+def check_structure(path, model, manifest):
+    """The network itself must fit the manifest: its levels, row width and class input."""
+    _, width = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    expected = {
+        "levels": (levels_of(model), manifest["levels"]),
+        "sub-pixels per step": (width_of(model), width),
+        "class inputs": (num_classes_of(model), len(manifest["class_names"]) if manifest["conditional"] else 0),
+    }
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            raise UserError(f"{path}: the model has {found} {what}, {MANIFEST} implies {wanted}")
+
+
+def tokens_for(manifest, images, source="the data"):
+    """Raw images (N, H, W[, C]) as the models' tokens, after checking they are the kind they were
+    trained on (colour models cannot score grey images; grey-trained ones score colour as grey)."""
+    channels = 1 if images.ndim == 3 else images.shape[-1]
+    if channels != manifest["channels"]:
+        if manifest["channels"] != 1:
+            raise UserError(f"{source}: images have {channels} channel(s) but the models were trained on {manifest['channels']}")
+        images = to_grayscale(images)
+    return to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -654,8 +748,7 @@ def classify(models_dir, images, priors=None, batch_size=config.SCORE_BATCH_SIZE
     `priors`: class probabilities (K,); None takes them from the training counts, uniform if unknown.
     """
     manifest, models = load_models(models_dir)
-    tokens = to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
-    return classify_tokens(manifest, models, tokens, priors, batch_size, verbose)
+    return classify_tokens(manifest, models, tokens_for(manifest, images), priors, batch_size, verbose)
 
 
 def classify_tokens(manifest, models, tokens, priors=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):

@@ -5,6 +5,9 @@ command-line plumbing. `util` re-exports them, so scripts and readers only ever 
 class UserError(Exception):
     """A problem with the user's input or files: the scripts print it as one line and exit 2."""
 
+    def __init__(self, message):
+        super().__init__(" ".join(str(message).split()))  # one line, whatever a library's error said
+
 
 def atomic_write(path, write):
     """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
@@ -22,8 +25,11 @@ def atomic_write(path, write):
     except OSError as error:
         raise UserError(f"{path.parent}: cannot write here ({error.strerror})") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs should not be
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

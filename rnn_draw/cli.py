@@ -83,9 +83,14 @@ def add_model_flags(parser, defaults):
     add("--layers", type=positive(int), default=config.LAYERS, help="stacked recurrent layers (default: %(default)s)")
     add("--dropout", type=fraction, default=config.DROPOUT, help="dropout after each recurrent layer, in [0, 1) (default: %(default)s)")
     add("--clipnorm", type=positive(float), default=None, help="clip each gradient to this norm (default: no clipping)")
-    add("--learning_rate", type=positive(float), default=config.LEARNING_RATE, help="Adam's learning rate (default: %(default)s)")
+    add("--learning_rate", type=positive(float), default=defaults.get("learning_rate", config.LEARNING_RATE),
+        help="Adam's learning rate (default: %(default)s)")
     add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT, help="fraction held out to report val_loss (default: %(default)s)")
     add("--seed", type=int, default=config.SEED, help="random seed (default: %(default)s)")
+    add("--resume", action="store_true",
+        help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
+    add("--early_stopping", type=positive(int), default=None, metavar="PATIENCE",
+        help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
 
 
 def fraction(text):
@@ -110,19 +115,21 @@ def train_from_args(args, classes, dataset):
     """Train what the parsed flags ask for on `dataset` (its training split); print where it went."""
     import util
 
+    if args.num_images and args.num_images > len(dataset.x_train):
+        print(f"note: the training split has {len(dataset.x_train)} images; using all of them")
     images, labels = util.first_images(dataset.x_train, dataset.y_train, args.num_images)
     if args.grayscale:
         images = util.to_grayscale(images)
     channels = 1 if images.ndim == 3 else images.shape[-1]
     setup = util.settings(
         dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
-        args.conditional, args.cell, args.units, args.layers, args.dropout,
+        args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale,
     )
     util.keras.utils.set_random_seed(args.seed)
     util.train_classes(
         images, labels, classes, args.models_dir, setup,
         model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
-        epochs=args.epochs, batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
+        resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs, batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
     )
     print(f"models written to {args.models_dir}/")
 

@@ -7,17 +7,12 @@ from PIL import Image
 
 from conftest import assert_one_line_error, run_script
 
-TINY = ["--data", "mnist-mini", "--target_size", "6", "--max_intensity", "3", "--units", "16", "--epochs", "3", "--batch_size", "16"]
+from conftest import TINY_TRAINING as TINY
 
 
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory):
-    """Two digit models trained by train_mnist.py on the shipped subset."""
-    folder = tmp_path_factory.mktemp("models")
-    for digit in ("0", "1"):
-        result = run_script("train_mnist.py", "--digit", digit, "--num_images", "4000", "--models_dir", folder, *TINY)
-        assert result.returncode == 0, result.stderr[-3000:]
-    return folder
+@pytest.fixture
+def models_dir(tiny_models_dir):
+    return tiny_models_dir
 
 
 def test_train_writes_models_and_a_manifest(models_dir):
@@ -41,7 +36,8 @@ def test_generate_writes_a_grid_png(models_dir, tmp_path):
 
 def test_classification_prints_accuracy_and_writes_a_report(models_dir, tmp_path):
     report_path = tmp_path / "report.json"
-    result = run_script("classification.py", "--data", "mnist-mini", "--models_dir", models_dir, "--report", report_path)
+    result = run_script("classification.py", "--data", "mnist-mini", "--models_dir", models_dir, "--report", report_path,
+                        "--only_trained_classes")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "accuracy:" in result.stdout and "confusion matrix" in result.stdout
     report = json.loads(report_path.read_text())
@@ -106,7 +102,7 @@ def test_colour_models_train_sample_rgb_and_classify(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     with Image.open(tmp_path / "frogs.png") as grid:
         assert grid.mode == "RGB" and grid.size == (14, 14)
-    result = run_script("classification.py", "--models_dir", folder, "--data", "cifar10-mini")
+    result = run_script("classification.py", "--models_dir", folder, "--data", "cifar10-mini", "--only_trained_classes")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((folder / "classification.json").read_text())
     assert report["num_images"] == 40 and report["channels"] == 3

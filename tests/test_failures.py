@@ -1,0 +1,286 @@
+"""Nothing lost, nothing unsafe: atomic saves, checkpoints and resume, compatibility checks, and a
+one-line error (exit code 2, no traceback, nothing overwritten) for every kind of bad input.
+
+BAD_INPUTS lists the bad command lines tried; pytest prints how many passed."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import util
+from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
+from rnn_draw import datasets
+
+
+# --- atomic saves --------------------------------------------------------------------------------
+
+
+def test_a_crash_mid_save_leaves_the_previous_model_loadable(tmp_path, tiny_model):
+    util.save_model(tiny_model, tmp_path, 0)
+    before = [w.copy() for w in util.load_model(tmp_path / "model_0.keras").get_weights()]
+
+    def crash_mid_write(path):
+        with open(path, "wb") as file:
+            file.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt  # as if Ctrl-C landed in the middle of writing
+
+    tiny_model.save = crash_mid_write
+    with pytest.raises(KeyboardInterrupt):
+        util.save_model(tiny_model, tmp_path, 0)
+    after = util.load_model(tmp_path / "model_0.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert [p.name for p in tmp_path.iterdir()] == ["model_0.keras"]  # no temporary file left behind
+
+
+# --- checkpoints and resume ----------------------------------------------------------------------
+
+
+class InterruptAfter(util.keras.callbacks.Callback):
+    """Raises KeyboardInterrupt at the end of epoch `epoch` (after the checkpoint is written)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_resume_continues_from_the_checkpoint_to_the_requested_epochs(tmp_path):
+    mini = util.load_dataset("mnist-mini")
+    setup = util.settings("mnist", util.MNIST_CLASS_NAMES, target_size=5, max_intensity=2, units=8)
+    options = dict(epochs=4, batch_size=64, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        util.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, callbacks=[InterruptAfter(1)], **options)
+    state = json.loads((tmp_path / "model_1.ckpt.json").read_text())
+    assert state["epochs_done"] == 2 and not (tmp_path / "model_1.keras").exists()
+    resumed = util.load_model(tmp_path / "model_1.ckpt.keras")
+    assert resumed.optimizer.iterations.numpy() > 0  # the optimizer state came back too
+    util.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, resume=True, **options)
+    record = json.loads((tmp_path / "model_1.json").read_text())
+    assert len(record["history"]["loss"]) == 4  # as many epochs as an uninterrupted run
+    assert not list(tmp_path.glob("*.ckpt.*"))
+    assert util.load_models(tmp_path)[1].keys() == {1}
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+    folder = tmp_path / "models"
+    command = [sys.executable, "train_mnist.py", "--digit", "2", "--models_dir", str(folder), *TINY_TRAINING[:-4],
+               "--epochs", "200", "--batch_size", "16"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (folder / "model_2.ckpt.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "--resume" in stdout and "Traceback" not in stderr
+    done = json.loads((folder / "model_2.ckpt.json").read_text())["epochs_done"]
+    assert done >= 1 and util.load_model(folder / "model_2.ckpt.keras")
+    result = run_script("train_mnist.py", "--digit", "2", "--models_dir", folder, *TINY_TRAINING[:-4],
+                        "--epochs", str(done + 1), "--batch_size", "16", "--resume")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resuming after epoch {done}" in result.stdout
+    assert len(json.loads((folder / "model_2.json").read_text())["history"]["loss"]) == done + 1
+
+
+# --- compatibility -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def models_copy(tiny_models_dir, tmp_path):
+    return shutil.copytree(tiny_models_dir, tmp_path / "models")
+
+
+def test_training_into_a_folder_with_other_settings_is_refused(models_copy):
+    assert_one_line_error(
+        run_script("train_mnist.py", "--digit", "5", "--models_dir", models_copy, "--data", "mnist-mini", "--epochs", "1"),
+        "target_size=6, not 10",
+    )
+
+
+def test_a_model_with_other_settings_in_the_folder_is_named(models_copy):
+    record = json.loads((models_copy / "model_1.json").read_text())
+    record["settings"]["max_intensity"] = 6
+    (models_copy / "model_1.json").write_text(json.dumps(record))
+    with pytest.raises(util.UserError, match="model_1.json: trained with max_intensity=6"):
+        util.load_models(models_copy)
+
+
+def test_a_model_whose_network_disagrees_with_the_manifest_is_named(models_copy):
+    util.save_model(util.create_model(7, units=4), models_copy, 0)  # 7 levels where the folder has 4
+    with pytest.raises(util.UserError, match="model_0.keras: the model has 7 levels"):
+        util.load_models(models_copy)
+
+
+def test_colour_models_refuse_grey_images(tmp_path):
+    setup = util.settings("cifar10", util.CIFAR10_CLASS_NAMES, target_size=4, max_intensity=3, channels=3, units=8)
+    mini = util.load_dataset("cifar10-mini")
+    util.train_classes(mini.x_train, mini.y_train, [0], tmp_path, setup, epochs=1, verbose=0)
+    with pytest.raises(util.UserError, match="1 channel"):
+        util.classify(tmp_path, util.load_dataset("mnist-mini").x_test[:5])
+
+
+# --- one line, exit code 2, for every kind of bad input ------------------------------------------
+
+
+def corrupt(folder, how):
+    """Damage model_0.keras in `folder` in one of several ways."""
+    path = folder / "model_0.keras"
+    if how == "missing":
+        path.unlink()
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:300])
+    elif how == "not a model":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("hello.txt", "a zip, but no model in it")
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "truncated", "not a model"])
+def test_broken_model_files(models_copy, how):
+    corrupt(models_copy, how)
+    before = sorted(p.name for p in models_copy.iterdir())
+    assert_one_line_error(run_script("generate.py", "--digit", "1", "--models_dir", models_copy), "model_0.keras")
+    assert sorted(p.name for p in models_copy.iterdir()) == before  # nothing written or removed
+
+
+def bad_data_files(tmp_path):
+    """Paths to data files that are broken in different ways."""
+    np.savez(tmp_path / "wrong_keys.npz", images=np.zeros((3, 28, 28), np.uint8))
+    np.savez(tmp_path / "good.npz", x_train=np.zeros((3, 28, 28), np.uint8), y_train=np.zeros(3, np.uint8),
+             x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3, np.uint8))
+    raw = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(raw[: len(raw) // 3])
+    (tmp_path / "no_images" / "train" / "cat").mkdir(parents=True)
+    (tmp_path / "no_images" / "test" / "cat").mkdir(parents=True)
+    (tmp_path / "unreadable" / "train" / "cat").mkdir(parents=True)
+    (tmp_path / "unreadable" / "test" / "cat").mkdir(parents=True)
+    (tmp_path / "unreadable" / "train" / "cat" / "0.png").write_bytes(b"\x89PNG\r\n garbage")
+    (tmp_path / "unreadable" / "test" / "cat" / "0.png").write_bytes(b"\x89PNG\r\n garbage")
+    (tmp_path / "a_file").write_text("not a folder")
+
+
+# (script, arguments, what the error line must name). "{tmp}" is a scratch folder with bad_data_files().
+BAD_INPUTS = [
+    ("train_mnist.py", ["--digit", "10"], "--digit"),
+    ("train_cifar.py", ["--label", "12", "--data", "cifar10-mini"], "unknown class"),
+    ("train_cifar.py", ["--class_name", "unicorn", "--data", "cifar10-mini"], "unknown class"),
+    ("generate.py", ["--digit", "1", "--grid_size", "0", "--models_dir", "{models}"], "--grid_size"),
+    ("generate.py", ["--digit", "1", "--output_size", "-4", "--models_dir", "{models}"], "--output_size"),
+    ("generate.py", ["--digit", "1", "--temperature", "0", "--models_dir", "{models}"], "--temperature"),
+    ("generate.py", ["--digit", "8", "--models_dir", "{models}"], "no model for class 8"),
+    ("generate.py", ["--class_name", "seven", "--models_dir", "{models}"], "unknown class"),
+    ("classification.py", ["--num_images", "0", "--models_dir", "{models}"], "--num_images"),
+    ("classification.py", ["--models_dir", "{models}", "--data", "mnist-mini"], "no model for class(es) 2"),
+    ("classification.py", ["--models_dir", "{models}", "--data", "cifar10-mini"], "classes"),
+    ("train_mnist.py", ["--digit", "1", "--epochs", "0"], "--epochs"),
+    ("train_mnist.py", ["--digit", "1", "--batch_size", "-1"], "--batch_size"),
+    ("train_mnist.py", ["--digit", "1", "--num_images", "0"], "--num_images"),
+    ("train_mnist.py", ["--digit", "1", "--data", "{tmp}/wrong_keys.npz"], "missing x_train"),
+    ("train_mnist.py", ["--digit", "1", "--data", "{tmp}/truncated.npz"], "truncated.npz"),
+    ("train_mnist.py", ["--digit", "1", "--data", "{tmp}/nothing_here.npz"], "no such file"),
+    ("train_cifar.py", ["--all_classes", "--data", "{tmp}/no_images"], "no images found"),
+    ("train_cifar.py", ["--all_classes", "--data", "{tmp}/unreadable"], "unreadable image"),
+    ("train_mnist.py", ["--digit", "1", "--data", "mnist-mini", "--epochs", "1", "--models_dir", "{tmp}/a_file/models"], "cannot write"),
+    ("generate.py", ["--digit", "1", "--models_dir", "{models}", "--out", "{tmp}/a_file/grid.png"], "cannot write"),
+    ("generate.py", ["--digit", "1", "--complete", "--image", "{tmp}/a_file", "--models_dir", "{models}"], "unreadable image"),
+    ("classification.py", ["--models_dir", "{tmp}/no/such/models"], "no trained models"),
+]
+
+
+@pytest.mark.parametrize("script, args, fragment", BAD_INPUTS, ids=[" ".join([s, *a]) for s, a, _ in BAD_INPUTS])
+def test_bad_input_gives_one_line_and_exit_code_2(script, args, fragment, tiny_models_dir, tmp_path):
+    bad_data_files(tmp_path)
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{models}", str(tiny_models_dir)) for a in args]
+    before = sorted(p.name for p in tiny_models_dir.iterdir())
+    assert_one_line_error(run_script(script, *args), fragment)
+    assert sorted(p.name for p in tiny_models_dir.iterdir()) == before
+
+
+def test_more_images_than_exist_are_clamped_with_a_note(tiny_models_dir, tmp_path):
+    result = run_script("classification.py", "--models_dir", tiny_models_dir, "--data", "mnist-mini",
+                        "--num_images", "99999", "--only_trained_classes", "--report", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the test set has 1000 images" in result.stdout
+
+
+# --- every loader, fed random bytes and truncations: a clean UserError or a result, never a crash ---
+
+LOADERS = {
+    "npz": lambda path: datasets.load_npz(path, "mnist"),
+    "idx": datasets.read_idx,
+    "idx.gz": datasets.read_idx,
+    "cifar batch": lambda path: datasets.read_cifar_batch(path.name, path.read_bytes()),
+    "tar.gz": lambda path: datasets.load_path(path, "cifar10"),
+    "png": lambda path: datasets.read_picture(path, 1),
+    "keras": util.load_model,
+    "json": util.read_json,
+}
+
+
+def valid_bytes(kind, tmp_path):
+    """A valid file of each kind, for truncation."""
+    if kind == "npz":
+        np.savez(tmp_path / "v.npz", x_train=np.ones((2, 4, 4), np.uint8), y_train=np.zeros(2, np.uint8),
+                 x_test=np.ones((2, 4, 4), np.uint8), y_test=np.zeros(2, np.uint8))
+        return (tmp_path / "v.npz").read_bytes()
+    if kind.startswith("idx"):
+        import gzip
+        import struct
+
+        raw = struct.pack(">HBBIII", 0, 8, 3, 2, 4, 4) + bytes(32)
+        return gzip.compress(raw) if kind.endswith("gz") else raw
+    if kind == "cifar batch":
+        import pickle
+
+        return pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, protocol=2)
+    if kind == "keras":
+        util.create_model(3, units=2).save(tmp_path / "v.keras")
+        return (tmp_path / "v.keras").read_bytes()
+    if kind == "json":
+        return b'{"dataset": "mnist"}'
+    if kind == "png":
+        from PIL import Image
+
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "v.png")
+        return (tmp_path / "v.png").read_bytes()
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("train/cat/0.png")
+        png = valid_bytes("png", tmp_path)
+        info.size = len(png)
+        archive.addfile(info, io.BytesIO(png))
+    return buffer.getvalue()
+
+
+SUFFIX = {"idx.gz": ".gz", "cifar batch": "", "tar.gz": ".tar.gz"}
+
+
+@pytest.mark.parametrize("kind", list(LOADERS))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_loaders_fail_cleanly_on_random_and_truncated_bytes(kind, data, tmp_path):
+    valid = valid_bytes(kind, tmp_path)
+    cut = st.floats(0, 1, exclude_max=True).map(lambda share: valid[: int(share * len(valid))])
+    raw = data.draw(st.one_of(st.binary(max_size=2000), cut))
+    path = tmp_path / ("fuzz" + SUFFIX.get(kind, "." + kind))
+    path.write_bytes(raw)
+    try:
+        LOADERS[kind](path)
+    except util.UserError as error:
+        assert "\n" not in str(error)
