@@ -15,6 +15,7 @@ sample -> score -> classify. Data loading, picture writing and command-line plum
 Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
 
+import contextlib
 import functools
 import json
 import math
@@ -41,6 +42,7 @@ from rnn_draw.datasets import (  # noqa: F401
     read_picture,
     to_grayscale,
 )
+from rnn_draw.distribute import data_parallel, use_mixed_precision  # noqa: F401
 from rnn_draw.pictures import (  # noqa: F401
     drawing_frames,
     hide_after,
@@ -238,10 +240,11 @@ def create_model(
     # A Dense on (batch, steps, units) acts on each step: the tutorial's TimeDistributed(Dense).
     # Not TimeDistributed itself: on the TensorFlow backend (Keras 3.15) a compiled model wrapping
     # it returns wrong shapes once called with a second sequence length.
-    logits = layers.Dense(width * one_hot_len, name="logits")(hidden)
+    # float32 whatever the precision policy: softmax and loss stay exact under mixed precision.
+    logits = layers.Dense(width * one_hot_len, name="logits", dtype="float32")(hidden)
     if width > 1:
-        logits = layers.Reshape((-1, width, one_hot_len))(logits)
-    model = keras.Model(inputs, layers.Activation("softmax", name="softmax")(logits))
+        logits = layers.Reshape((-1, width, one_hot_len), dtype="float32")(logits)
+    model = keras.Model(inputs, layers.Activation("softmax", name="softmax", dtype="float32")(logits))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss="sparse_categorical_crossentropy"
     )
@@ -305,6 +308,7 @@ def train_model(
         validation_data=batches(val, max(batch_size, 256), False) if num_val else None,
         epochs=epochs,
         initial_epoch=initial_epoch,
+        shuffle=False,  # TokenBatches shuffles with its own seeded generator; Keras would reorder batches too
         verbose=verbose,
         callbacks=list(callbacks),
     )

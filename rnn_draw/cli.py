@@ -1,6 +1,7 @@
 """Command-line plumbing shared by the scripts: one-line errors, the tutorial's boolean flags."""
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -87,6 +88,9 @@ def add_model_flags(parser, defaults):
         help="Adam's learning rate (default: %(default)s)")
     add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT, help="fraction held out to report val_loss (default: %(default)s)")
     add("--seed", type=int, default=config.SEED, help="random seed (default: %(default)s)")
+    add("--distribute", action="store_true",
+        help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
+    add("--mixed_precision", action="store_true", help="bfloat16 compute, float32 weights, softmax and loss")
     add("--resume", action="store_true",
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
     add("--early_stopping", type=positive(int), default=None, metavar="PATIENCE",
@@ -126,11 +130,16 @@ def train_from_args(args, classes, dataset):
         args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale,
     )
     util.keras.utils.set_random_seed(args.seed)
-    util.train_classes(
-        images, labels, classes, args.models_dir, setup,
-        model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
-        resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs, batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-    )
+    if args.mixed_precision:
+        util.use_mixed_precision()
+    context = util.data_parallel(args.batch_size, args.learning_rate)[0] if args.distribute else contextlib.nullcontext()
+    with context:
+        util.train_classes(
+            images, labels, classes, args.models_dir, setup,
+            model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
+            resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
+            batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
+        )
     print(f"models written to {args.models_dir}/")
 
 
