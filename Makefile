@@ -14,10 +14,12 @@ $(VENV)/installed: requirements.txt requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
 	touch $@
 
-# Ten digit models on the shipped MNIST subset with the tutorial's settings, a sample grid per
-# digit in generated/, and the accuracy on the subset's 1,000 test images.
+# Ten digit models on the shipped MNIST subset with the tutorial's settings (10x10, 7 levels,
+# GRU(256), batch 32, 12 epochs) but Adam's learning rate raised from 0.001 to 0.01: 500 images
+# per digit give only 170 updates in 12 epochs. Then a sample grid per digit in generated/, and
+# the accuracy on the subset's 1,000 test images.
 demo: venv
-	$(PY) train_mnist.py --all_digits --data mnist-mini
+	$(PY) train_mnist.py --all_digits --data mnist-mini --learning_rate 0.01
 	$(PY) generate.py --all_digits --seed 0
 	$(PY) classification.py --data mnist-mini
 
