@@ -19,7 +19,7 @@ $(VENV)/installed: requirements.txt requirements-test.txt
 # per digit give only 170 updates in 12 epochs. Then a sample grid per digit in generated/, and
 # the accuracy on the subset's 1,000 test images.
 demo: venv
-	$(PY) train_mnist.py --all_digits --data mnist-mini --learning_rate 0.01
+	$(PY) train_mnist.py --all_digits --recipe demo
 	$(PY) generate.py --all_digits --seed 0
 	$(PY) classification.py --data mnist-mini
 

@@ -58,3 +58,16 @@ TEMPERATURE = 1.0
 # Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
 KEEP_FRACTION = 500 / 784
 COMPLETIONS = 4
+
+# Named recipes (`--recipe NAME` in the training scripts): groups of flag values. Flags given on
+# the command line win over the recipe's. The README's Results table says what each one measured.
+RECIPES = {
+    # The tutorial's settings, which are the defaults above.
+    "tutorial": {},
+    # The shipped 500-images-per-digit subset: 12 epochs are only 170 updates, so a larger step.
+    "demo": {"data": "mnist-mini", "learning_rate": 0.01},
+    # One class-conditional GRU for all digits, trained on the CPU.
+    "conditional-cpu": {"conditional": True, "batch_size": 128, "epochs": 12, "learning_rate": 3e-3},
+    # The best row of issue #7's H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
+    "best-mnist": {"conditional": True, "target_size": 14, "batch_size": 256, "epochs": 30},
+}

@@ -26,7 +26,7 @@ def parse_args():
         "models_dir": config.CIFAR_MODELS_DIR, "target_size": config.CIFAR_TARGET_SIZE,
         "max_intensity": config.CIFAR_MAX_INTENSITY, "learning_rate": config.CIFAR_LEARNING_RATE,
     })
-    args = parser.parse_args()
+    args = cli.parse_with_recipe(parser)
     if args.label is None and args.class_name is None and not args.all_classes:
         parser.error("nothing to train: give --label K, --class_name NAME or --all_classes")
     cli.check_model_flags(parser, args)

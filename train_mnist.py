@@ -21,7 +21,7 @@ def parse_args():
         "epochs": config.EPOCHS, "batch_size": config.BATCH_SIZE, "data": config.MNIST_DATA,
         "models_dir": config.MNIST_MODELS_DIR, "target_size": config.TARGET_SIZE, "max_intensity": config.MAX_INTENSITY,
     })
-    args = parser.parse_args()
+    args = cli.parse_with_recipe(parser)
     if args.digit is None and not args.all_digits:
         parser.error("nothing to train: give --digit D or --all_digits")
     cli.check_model_flags(parser, args)

@@ -97,6 +97,18 @@ def add_model_flags(parser, defaults):
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
 
 
+def parse_with_recipe(parser):
+    """parse_args, with the values of `--recipe NAME` (config.RECIPES) as defaults under the flags given."""
+    import config
+
+    parser.add_argument("--recipe", choices=tuple(config.RECIPES), default=None,
+                        help="a named group of settings from config.RECIPES; flags given explicitly win")
+    known, _ = parser.parse_known_args()
+    if known.recipe:
+        parser.set_defaults(**config.RECIPES[known.recipe])
+    return parser.parse_args()
+
+
 def fraction(text):
     """An argparse type: a float in [0, 1)."""
     try:

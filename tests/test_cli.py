@@ -144,3 +144,13 @@ def test_unknown_class_name_is_a_user_error():
 def test_keep_out_of_range_is_a_user_error(models_dir):
     assert_one_line_error(run_script("generate.py", "--digit", "0", "--complete", "--keep", "36", "--data", "mnist-mini",
                                      "--models_dir", models_dir), "--keep")
+
+
+def test_a_recipe_sets_defaults_and_explicit_flags_win(tmp_path):
+    result = run_script("train_mnist.py", "--recipe", "demo", "--digit", "3", "--epochs", "1", "--units", "8",
+                        "--target_size", "4", "--models_dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "model_3.json").read_text())
+    assert record["train_counts"] == {"3": 500}  # the recipe's data: the shipped subset
+    assert len(record["history"]["loss"]) == 1  # the command line's --epochs, not the recipe's
+    assert_one_line_error(run_script("train_mnist.py", "--recipe", "fastest", "--digit", "3"), "--recipe")
