@@ -15,7 +15,6 @@ sample -> score -> classify. Data loading, picture writing and command-line plum
 Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
 
-import contextlib
 import functools
 import json
 import math

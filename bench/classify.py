@@ -11,6 +11,7 @@ Usage: python bench/classify.py [--num_images 100] [--models_dir trained/mnist_m
 
 import argparse
 import tempfile
+from pathlib import Path
 
 import numpy as np
 from common import machine, seconds
@@ -21,12 +22,13 @@ from tutorial_reference import tutorial_classify
 
 
 def models_folder(path):
-    if util.read_manifest(path):
+    if (Path(path) / util.MANIFEST).is_file():
         return path
     folder = tempfile.mkdtemp(prefix="bench-models-")
     print(f"no models in {path}: training ten quick ones (1 epoch on mnist-mini) in {folder}")
-    (images, labels), _ = util.load_mnist("mnist-mini")
-    util.train_classes(images, labels, range(10), folder, "mnist", util.MNIST_CLASS_NAMES, epochs=1, verbose=0)
+    mini = util.load_dataset("mnist-mini")
+    setup = util.settings("mnist", util.MNIST_CLASS_NAMES)
+    util.train_classes(mini.x_train, mini.y_train, range(10), folder, setup, epochs=1, verbose=0)
     return folder
 
 
@@ -38,7 +40,8 @@ def main():
     args = parser.parse_args()
     print(machine())
     manifest, models = util.load_models(models_folder(args.models_dir))
-    _, (images, labels) = util.load_mnist(args.data)
+    dataset = util.load_dataset(args.data)
+    images, labels = dataset.x_test, dataset.y_test
     tokens = util.to_tokens(images[: args.num_images], manifest["target_size"], manifest["max_intensity"])
     uniform = np.full(len(models), 1 / len(models))
     (ours, _, _), project = seconds(util.classify_tokens, manifest, models, tokens, uniform)

@@ -21,8 +21,9 @@ GRID = 25
 def bench(target_size, levels, tutorial_images):
     util.keras.utils.set_random_seed(0)
     model = util.create_model(levels, units=256)
-    _, first = seconds(util.sample, model, GRID, target_size, seed=0)  # includes tracing the sampler
-    _, steady = seconds(util.sample, model, GRID, target_size, seed=1)  # what every later grid costs
+    manifest = util.settings("bench", ["any"], target_size, levels - 1)
+    _, first = seconds(util.sample, model, GRID, manifest, seed=0)  # includes tracing the sampler
+    _, steady = seconds(util.sample, model, GRID, manifest, seed=1)  # what every later grid costs
     rng = np.random.default_rng(0)
     _, tutorial = seconds(lambda: [tutorial_sample_image(model, target_size, levels, rng) for _ in range(tutorial_images)])
     tutorial_grid = tutorial / tutorial_images * GRID

@@ -26,7 +26,8 @@ from tutorial_reference import tutorial_training_arrays
 
 def one_epoch(recipe, digit, data, target_size, levels, max_images):
     """Child process: train one epoch; print a JSON line with images, pixels/s and peak RSS (MB)."""
-    (images, labels), _ = util.load_mnist(data)
+    dataset = util.load_dataset(data)
+    images, labels = dataset.x_train, dataset.y_train
     images = images[labels == digit][:max_images]
     tokens = util.to_tokens(images, target_size, levels - 1)
     util.keras.utils.set_random_seed(0)

@@ -4,6 +4,7 @@ weights and global batch, and prints the largest weight difference. Run by tests
   JAX:        XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax python tests/data_parallel_check.py
 """
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ import util  # noqa: E402
 
 
 def trained_weights(initial, tokens, distribute):
-    context, replicas = util.data_parallel(8, 0.01) if distribute else (util.contextlib.nullcontext(), 1)
+    context, replicas = util.data_parallel(8, 0.01) if distribute else (contextlib.nullcontext(), 1)
     with context:
         model = util.create_model(4, units=8, learning_rate=0.01)
         model.set_weights(initial)
