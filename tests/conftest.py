@@ -63,3 +63,23 @@ def tiny_models_dir(tmp_path_factory):
         result = run_script("train_mnist.py", "--digit", digit, "--num_images", "4000", "--models_dir", folder, *TINY_TRAINING)
         assert result.returncode == 0, result.stderr[-3000:]
     return folder
+
+
+# Tests that each feed one bad input to a script and expect a one-line error (issue: clear errors).
+BAD_INPUT_TESTS = (
+    "test_bad_input_gives_one_line", "test_broken_model_files", "test_bad_model_flags", "test_bad_input_is_one_line",
+    "test_all_digits_false", "test_unknown_class", "test_keep_out_of_range", "test_generate_for_an_untrained",
+)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how many bad inputs were tried and how many got their one-line error."""
+    reports = [
+        report
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call" and any(name in report.nodeid for name in BAD_INPUT_TESTS)
+    ]
+    if reports:
+        passed = sum(report.passed for report in reports)
+        terminalreporter.write_line(f"bad inputs tried: {len(reports)}; one-line error and exit code 2: {passed}")
