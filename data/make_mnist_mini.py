@@ -1,4 +1,4 @@
-"""Make data/mnist-mini.npz: the first 500 training and 100 test images of each digit, in MNIST order.
+"""Make data/mnist-mini.npz: the first 1,000 training and 100 test images of each digit, in MNIST order.
 
 Usage: python data/make_mnist_mini.py [SOURCE.npz]   (default source: ../shared/datasets/mnist.npz)
 """
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-PER_DIGIT = {"train": 500, "test": 100}
+PER_DIGIT = {"train": 1000, "test": 100}
 HERE = Path(__file__).resolve().parent
 
 

@@ -28,7 +28,7 @@ DEFAULT_CLASS_NAMES = {"mnist": MNIST_CLASS_NAMES, "cifar10": CIFAR10_CLASS_NAME
 # Data sets selectable by name with --data; anything else is taken as a path.
 DATASETS = {
     "mnist": "MNIST: a local copy from config.MNIST_LOCAL_COPIES, else keras.datasets.mnist (download)",
-    "mnist-mini": "500 training and 100 test images per digit, shipped in data/mnist-mini.npz",
+    "mnist-mini": "1,000 training and 100 test images per digit, shipped in data/mnist-mini.npz",
     "cifar10": "CIFAR-10: a local copy from config.CIFAR10_LOCAL_COPIES, else keras.datasets.cifar10 (download)",
     "cifar10-mini": "100 training and 20 test images per class, shipped in data/cifar10-mini.npz",
 }

@@ -151,6 +151,6 @@ def test_a_recipe_sets_defaults_and_explicit_flags_win(tmp_path):
                         "--target_size", "4", "--models_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads((tmp_path / "model_3.json").read_text())
-    assert record["train_counts"] == {"3": 500}  # the recipe's data: the shipped subset
+    assert record["train_counts"] == {"3": 1000}  # the recipe's data: the shipped subset
     assert len(record["history"]["loss"]) == 1  # the command line's --epochs, not the recipe's
     assert_one_line_error(run_script("train_mnist.py", "--recipe", "fastest", "--digit", "3"), "--recipe")

@@ -27,12 +27,12 @@ def mini_arrays():
     }
 
 
-def test_shipped_mini_set_has_500_and_100_images_per_digit():
+def test_shipped_mini_set_has_1000_and_100_images_per_digit():
     mini = util.load_dataset("mnist-mini")
     x_train, y_train, x_test, y_test = mini.x_train, mini.y_train, mini.x_test, mini.y_test
     assert mini.class_names == util.MNIST_CLASS_NAMES and mini.channels == 1
-    assert x_train.shape == (5000, 28, 28) and x_test.shape == (1000, 28, 28)
-    assert np.bincount(y_train).tolist() == [500] * 10 and np.bincount(y_test).tolist() == [100] * 10
+    assert x_train.shape == (10000, 28, 28) and x_test.shape == (1000, 28, 28)
+    assert np.bincount(y_train).tolist() == [1000] * 10 and np.bincount(y_test).tolist() == [100] * 10
 
 
 def test_npz_and_idx_folder_load_the_same_arrays(tmp_path, mini_arrays):

@@ -34,7 +34,7 @@ def test_two_processes_train_different_classes_into_one_folder(tmp_path):
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr[-3000:]
     manifest, models = util.load_models(folder)
-    assert sorted(models) == [4, 9] and manifest["train_counts"] == {"4": 500, "9": 500}
+    assert sorted(models) == [4, 9] and manifest["train_counts"] == {"4": 1000, "9": 1000}
     assert json.loads((folder / "manifest.json").read_text())["target_size"] == 6
 
 
