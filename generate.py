@@ -7,9 +7,8 @@ Examples:
   python generate.py --dataset cifar10 --class_name cat
 """
 
+import functools
 from pathlib import Path
-
-import numpy as np
 
 import config
 import util
@@ -99,7 +98,7 @@ def draw_completions(args, manifest, model, label):
     completions = util.complete(
         model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label)
     )
-    to_pictures = lambda levels: util.dequantize(levels, manifest["max_intensity"])  # noqa: E731
+    to_pictures = functools.partial(util.dequantize, max_intensity=manifest["max_intensity"])
     written = []
     for index, (image, drawn) in enumerate(zip(truth, completions)):
         number = None if args.out and len(truth) == 1 else index
