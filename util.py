@@ -17,11 +17,14 @@ Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax
 
 import functools
 import json
+import logging
 import math
 import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
+# Ten class models trace ten predict functions: TensorFlow warns about "retracing" after five.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 import numpy as np
 
