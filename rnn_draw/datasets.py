@@ -121,7 +121,7 @@ def _download(name):
             f"{name} is not available offline and could not be downloaded ({type(error).__name__}); "
             f"pass --data PATH to a local copy: {FORMATS}"
         ) from None
-    return Dataset(name, DEFAULT_CLASS_NAMES[name], x_train, y_train.ravel(), x_test, y_test.ravel())
+    return _checked(name, Dataset(name, DEFAULT_CLASS_NAMES[name], x_train, y_train.ravel(), x_test, y_test.ravel()))
 
 
 # --- keras-layout .npz ---------------------------------------------------------------------------
