@@ -82,3 +82,14 @@ def test_offline_without_a_local_copy_names_the_flag(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(util.UserError, match="--data"):
         util.load_dataset("mnist")
+
+
+def test_a_download_is_used_when_there_is_no_local_copy(monkeypatch, mini_arrays):
+    import keras
+
+    monkeypatch.setattr(config, "CIFAR10_LOCAL_COPIES", ())
+    colour = {key: (np.repeat(value[..., None], 3, -1) if key.startswith("x") else value[:, None]) for key, value in mini_arrays.items()}
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour["x_train"], colour["y_train"]), (colour["x_test"], colour["y_test"])))
+    dataset = util.load_dataset("cifar10")
+    assert dataset.class_names == util.CIFAR10_CLASS_NAMES and dataset.channels == 3
+    assert dataset.y_train.dtype == np.int64 and dataset.y_train.shape == (20,)
