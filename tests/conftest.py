@@ -83,3 +83,8 @@ def pytest_terminal_summary(terminalreporter):
     if reports:
         passed = sum(report.passed for report in reports)
         terminalreporter.write_line(f"bad inputs tried: {len(reports)}; one-line error and exit code 2: {passed}")
+
+
+def pytest_configure(config):
+    # Keras 3.15's TensorFlow backend calls np.array(tensor, copy=False); numpy 2 warns each time.
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
