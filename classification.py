@@ -13,14 +13,12 @@ import numpy as np
 import config
 import util
 
-DEFAULT_MODELS = {"mnist": config.MNIST_MODELS_DIR, "cifar10": config.CIFAR_MODELS_DIR}
-
 
 def parse_args():
     parser = util.ArgumentParser(description=__doc__)
     parser.add_argument("--num_images", type=util.positive(int), default=None, metavar="N",
                         help="classify the first N test images (default: all)")
-    parser.add_argument("--dataset", choices=tuple(DEFAULT_MODELS), default=None, help="picks the default --models_dir (default: mnist)")
+    parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None, help="picks the default --models_dir (default: mnist)")
     parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
     parser.add_argument("--data", default=None, metavar="NAME_OR_PATH",
                         help="test images: a data set name or a path, as in training (default: the models' data set)")
@@ -30,7 +28,7 @@ def parse_args():
                         help="when some classes have no model, classify only the images of those that do")
     parser.add_argument("--report", default=None, metavar="FILE", help="JSON report (default: MODELS_DIR/classification.json)")
     args = parser.parse_args()
-    args.models_dir = args.models_dir or DEFAULT_MODELS[args.dataset or "mnist"]
+    args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
     return args
 
 

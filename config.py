@@ -49,6 +49,7 @@ CIFAR_LEARNING_RATE = 3e-3  # 3 epochs on 2,000 images: val loss 0.81 at 1e-3, 0
 # Outputs.
 MNIST_MODELS_DIR = "trained/mnist_models"
 CIFAR_MODELS_DIR = "trained/cifar_models"
+MODELS_DIRS = {"mnist": MNIST_MODELS_DIR, "cifar10": CIFAR_MODELS_DIR}  # what --dataset picks
 GENERATED_DIR = "generated"
 
 # Sampling.

@@ -14,8 +14,6 @@ import config
 import util
 from rnn_draw import cli
 
-DEFAULT_MODELS = {"mnist": config.MNIST_MODELS_DIR, "cifar10": config.CIFAR_MODELS_DIR}
-
 
 def parse_args():
     parser = util.ArgumentParser(description=__doc__)
@@ -24,7 +22,7 @@ def parse_args():
     which.add_argument("--class_name", dest="label", metavar="NAME", help="the class to draw by name, e.g. cat")
     which.add_argument("--all_digits", "--all_classes", dest="all_classes", type=util.str2bool, nargs="?", const=True,
                        default=False, metavar="BOOL", help="every trained class, one output each")
-    parser.add_argument("--dataset", choices=tuple(DEFAULT_MODELS), default=None,
+    parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None,
                         help="picks the default --models_dir (default: mnist)")
     parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
     parser.add_argument("--grid_size", type=util.positive(int), default=config.GRID_SIZE, help="the grid is N x N images (default: %(default)s)")
@@ -49,7 +47,7 @@ def parse_args():
         parser.error(f"--out names one file; with --all_digits outputs go to {config.GENERATED_DIR}/")
     if args.image and not args.complete:
         parser.error("--image goes with --complete")
-    args.models_dir = args.models_dir or DEFAULT_MODELS[args.dataset or "mnist"]
+    args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
     return args
 
 
@@ -85,7 +83,7 @@ def images_to_complete(args, manifest, label):
         images = dataset.x_test[dataset.y_test == label][: args.num_images]
         if len(images) == 0:
             raise util.UserError(f"no test images of class {manifest['class_names'][label]} in the data")
-    tokens = util.tokens_for({**manifest, "mode": "pixel"}, images, args.image or args.data or manifest["dataset"])
+    tokens = util.tokens_for(manifest, images, args.image or args.data or manifest["dataset"])
     return util.tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
 
 

@@ -165,11 +165,8 @@ def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX
     `seq[:, :-1]` are the network inputs and `seq[:, 1:]` the one-hot targets. Kept for readers of the
     tutorial; training streams `to_tokens` instead, which is levels-times smaller and integer.
     """
-    tokens = to_tokens(images, target_size, max_intensity)
-    levels = max_intensity + 1
-    sequences = np.zeros((len(tokens), tokens.shape[1] + 1, levels), dtype=np.float32)
-    np.put_along_axis(sequences[:, 1:], tokens[..., None].astype(np.intp), 1.0, axis=-1)
-    return sequences
+    one_hot = np.eye(max_intensity + 1, dtype=np.float32)[to_tokens(images, target_size, max_intensity)]
+    return np.concatenate([np.zeros_like(one_hot[:, :1]), one_hot], axis=1)
 
 
 def class_one_hot(labels, num_classes):
@@ -456,7 +453,7 @@ def train_classes(
     Returns the folder's manifest.
     """
     manifest = open_manifest(models_dir, setup)
-    steps, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    _, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
     num_classes = len(setup["class_names"]) if setup["conditional"] else 0
     model_options = dict(
         units=setup["units"], cell=setup["cell"], num_layers=setup["layers"], dropout=setup["dropout"],
@@ -688,8 +685,12 @@ def complete(model, images, keep_pixels, num_completions, manifest, temperature=
 # ------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
 def logits_model(model):
-    """The model without its final softmax: one-hot inputs -> (B, steps, width * levels) logits."""
+    """The model without its final softmax: one-hot inputs -> (B, steps, width * levels) logits.
+
+    Built once per model: a conditional model is scored once per class, and each new Model traces anew.
+    """
     return keras.Model(model.inputs, model.get_layer("logits").output)
 
 

@@ -252,8 +252,6 @@ def load_image_tree(files, kind):
     """A data set from {"[prefix/]train|test/<class>/<image>": bytes}. Class names are the folder
     names, sorted (CIFAR-10's keras order when they are its ten classes). Images are grey if the
     first one is, else RGB; any image of another size is resized to the first one's."""
-    from PIL import Image, UnidentifiedImageError
-
     by_split = {"train": [], "test": []}
     for name, raw in sorted(files.items()):
         parts = Path(name).parts
@@ -264,18 +262,12 @@ def load_image_tree(files, kind):
     found = sorted({label for entries in by_split.values() for label, _, _ in entries})
     class_names = CIFAR10_CLASS_NAMES if sorted(CIFAR10_CLASS_NAMES) == found else found
     index = {name: i for i, name in enumerate(class_names)}
-    mode, size, arrays = None, None, {}
+    first = open_image(by_split["train"][0][2], by_split["train"][0][1])
+    mode = "L" if first.mode in ("L", "1", "I;16") else "RGB"
+    arrays = {}
     for split, entries in by_split.items():
-        images = []
-        for _, name, raw in entries:
-            try:
-                image = Image.open(io.BytesIO(raw))
-                image.load()
-            except (UnidentifiedImageError, OSError, ValueError) as error:
-                raise UserError(f"{name}: unreadable image ({error})") from None
-            mode, size = mode or ("L" if image.mode in ("L", "1", "I;16") else "RGB"), size or image.size
-            images.append(np.asarray(image.convert(mode).resize(size) if image.size != size else image.convert(mode)))
-        arrays[f"x_{split}"] = np.stack(images)
+        pictures = [open_image(raw, name).convert(mode).resize(first.size) for _, name, raw in entries]
+        arrays[f"x_{split}"] = np.stack([np.asarray(picture) for picture in pictures])
         arrays[f"y_{split}"] = np.array([index[label] for label, _, _ in entries])
     name = kind if class_names == DEFAULT_CLASS_NAMES[kind] else "custom"
     return Dataset(name, class_names, **arrays)
@@ -301,15 +293,21 @@ def _checked(source, dataset):
     return dataset
 
 
-def read_picture(path, channels):
-    """One picture file -> uint8 (H, W) for channels=1 or (H, W, 3), with a one-line error if unreadable."""
+def open_image(source, name):
+    """A decoded PIL image from a path or bytes, with a one-line error naming `name` if it is not one."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as picture:
-            return np.asarray(picture.convert("L" if channels == 1 else "RGB"))
+        image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        image.load()
+        return image
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise UserError(f"{path}: unreadable image ({error})") from None
+        raise UserError(f"{name}: unreadable image ({error})") from None
+
+
+def read_picture(path, channels):
+    """One picture file -> uint8 (H, W) for channels=1 or (H, W, 3)."""
+    return np.asarray(open_image(path, path).convert("L" if channels == 1 else "RGB"))
 
 
 def to_grayscale(images):
