@@ -4,6 +4,11 @@ These are the tutorial's settings: 10x10 images, 7 intensity levels (0..6), one 
 batch size 32, 12 epochs. Every command-line flag takes its default from here.
 """
 
+# The oldest Keras that may load a model: releases before 3.14.0 have published ways for a crafted
+# .keras file to run code despite safe_mode (CVE-2025-1550, CVE-2025-8747, CVE-2025-9906,
+# CVE-2026-1462). requirements.txt asks for it too.
+KERAS_FLOOR = "3.14.0"
+
 # Preprocessing: images are shrunk to TARGET_SIZE x TARGET_SIZE and quantized to MAX_INTENSITY + 1 levels.
 TARGET_SIZE = 10
 MAX_INTENSITY = 6
@@ -47,10 +52,13 @@ CIFAR_BATCH_SIZE = 64
 CIFAR_LEARNING_RATE = 3e-3  # 3 epochs on 2,000 images: val loss 0.81 at 1e-3, 0.73 at 3e-3, 0.69 at 1e-2
 
 # Outputs.
-MNIST_MODELS_DIR = "trained/mnist_models"
+MNIST_MODELS_DIR = "trained/mnist_models"  # ships the tutorial command's ten models
+CONDITIONAL_MODELS_DIR = "trained/conditional"  # ships one class-conditional model (--recipe conditional-cpu)
+UNCONDITIONAL_MODELS_DIR = "trained/unconditional"  # ships one model told no class (--recipe unconditional-cpu)
 CIFAR_MODELS_DIR = "trained/cifar_models"
 MODELS_DIRS = {"mnist": MNIST_MODELS_DIR, "cifar10": CIFAR_MODELS_DIR}  # what --dataset picks
 GENERATED_DIR = "generated"
+MANIFEST = "manifest.json"  # each models folder's shared settings
 
 # Sampling.
 GRID_SIZE = 5
@@ -67,8 +75,14 @@ RECIPES = {
     "tutorial": {},
     # The shipped subset (1,000 images per digit): 12 epochs are only 340 updates, so a larger step.
     "demo": {"data": "mnist-mini", "learning_rate": 3e-3},
-    # One class-conditional GRU for all digits, trained on the CPU.
-    "conditional-cpu": {"conditional": True, "batch_size": 128, "epochs": 12, "learning_rate": 3e-3},
+    # `make demo`: the same in row mode (10 steps of 10 pixels, ten times fewer steps), into its own folder.
+    "demo-fast": {"data": "mnist-mini", "learning_rate": 3e-3, "mode": "row", "models_dir": "trained/demo_models"},
+    # One class-conditional GRU for all digits, trained on the CPU (shipped in trained/conditional).
+    "conditional-cpu": {"conditional": True, "batch_size": 128, "epochs": 12, "learning_rate": 3e-3,
+                        "models_dir": CONDITIONAL_MODELS_DIR},
+    # One GRU for all digits told nothing of classes, at 14x14, on the CPU (shipped in trained/unconditional).
+    "unconditional-cpu": {"unconditional": True, "target_size": 14, "num_images": 2000, "batch_size": 64, "epochs": 8,
+                          "learning_rate": 3e-3, "models_dir": UNCONDITIONAL_MODELS_DIR},
     # The best row of issue #7's H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
     "best-mnist": {"conditional": True, "target_size": 14, "batch_size": 256, "epochs": 30},
 }

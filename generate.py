@@ -5,56 +5,70 @@ Examples:
   python generate.py --all_digits --gif                -> a grid and an animation of it being drawn, per digit
   python generate.py --digit 7 --complete --gif        -> strips "masked | completions | truth" of test 7s
   python generate.py --dataset cifar10 --class_name cat
+  python generate.py --models_dir trained/unconditional --complete
+                                                       -> a model told no class completes any test images
 """
 
 import functools
 from pathlib import Path
 
 import config
-import util
-from rnn_draw import cli
+from rnn_draw import UserError, cli, read_json
 
 
 def parse_args():
-    parser = util.ArgumentParser(description=__doc__)
+    parser = cli.ArgumentParser(description=__doc__)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--digit", "--label", dest="label", metavar="K", help="the class to draw: a digit, an index or a name")
     which.add_argument("--class_name", dest="label", metavar="NAME", help="the class to draw by name, e.g. cat")
-    which.add_argument("--all_digits", "--all_classes", dest="all_classes", type=util.str2bool, nargs="?", const=True,
+    which.add_argument("--all_digits", "--all_classes", dest="all_classes", type=cli.str2bool, nargs="?", const=True,
                        default=False, metavar="BOOL", help="every trained class, one output each")
     parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None,
                         help="picks the default --models_dir (default: mnist)")
     parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
-    parser.add_argument("--grid_size", type=util.positive(int), default=config.GRID_SIZE, help="the grid is N x N images (default: %(default)s)")
-    parser.add_argument("--output_size", type=util.positive(int), default=config.OUTPUT_SIZE, help="pixels per image in the PNG (default: %(default)s)")
-    parser.add_argument("--temperature", type=util.positive(float), default=config.TEMPERATURE, help="below 1 sharper, above 1 wilder (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible output (default: fresh)")
+    parser.add_argument("--grid_size", type=cli.positive(int, 1000), default=config.GRID_SIZE,
+                        help="the grid is N x N images, 1-1000 (default: %(default)s)")
+    parser.add_argument("--output_size", type=cli.positive(int, 4096), default=config.OUTPUT_SIZE,
+                        help="pixels per image in the PNG, 1-4096 (default: %(default)s)")
+    parser.add_argument("--temperature", type=cli.positive(float, 100), default=config.TEMPERATURE,
+                        help="in (0, 100]: below 1 sharper, above 1 wilder (default: %(default)s)")
+    parser.add_argument("--seed", type=cli.seed, default=None, help="random seed for reproducible output, 0 to 2**32-1 (default: fresh)")
     parser.add_argument("--out", default=None, metavar="FILE", help=f"PNG to write, one class only (default: in {config.GENERATED_DIR}/)")
     parser.add_argument("--gif", action="store_true", help="also write an animated GIF of the drawing, a frame per row")
     parser.add_argument("--show", action="store_true", help="also open the picture in an image viewer")
     completion = parser.add_argument_group("completion")
     completion.add_argument("--complete", action="store_true", help="complete real test images instead of sampling new ones")
     completion.add_argument("--image", metavar="FILE", help="complete this picture file instead of test images")
-    completion.add_argument("--keep", type=int, default=None, metavar="K",
+    completion.add_argument("--keep", type=cli.number(int, 0, 65_535), default=None, metavar="K",
                             help="pixels kept, in raster order (default: the top ~64%%, 500 of 784 at 28x28)")
-    completion.add_argument("--num_images", type=util.positive(int), default=2, help="test images to complete per class (default: %(default)s)")
-    completion.add_argument("--completions", type=util.positive(int), default=config.COMPLETIONS, help="completions per image (default: %(default)s)")
+    completion.add_argument("--num_images", type=cli.positive(int, 10_000), default=2,
+                            help="test images to complete per class, 1-10000 (default: %(default)s)")
+    completion.add_argument("--completions", type=cli.positive(int, 1000), default=config.COMPLETIONS,
+                            help="completions per image, 1-1000 (default: %(default)s)")
     completion.add_argument("--data", default=None, metavar="NAME_OR_PATH", help="where test images come from (default: the models' data set)")
     args = parser.parse_args()
-    if args.label is None and not args.all_classes:
-        parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     if args.out and args.all_classes:
         parser.error(f"--out names one file; with --all_digits outputs go to {config.GENERATED_DIR}/")
     if args.image and not args.complete:
         parser.error("--image goes with --complete")
     args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
+    told_no_class = read_json(Path(args.models_dir) / config.MANIFEST).get("unconditional")
+    if args.label is None and not args.all_classes and not told_no_class:
+        parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     return args
 
 
 def output_path(args, stem, index=None, suffix=".png"):
-    """--out (numbered when one call writes several), else generated/STEM[_INDEX].png."""
+    """--out (numbered when one call writes several; a folder gets STEM inside), else generated/STEM[_INDEX].png."""
     out = Path(args.out) if args.out else Path(config.GENERATED_DIR) / stem
+    if out.is_dir() or not out.name:
+        out = out / stem
     return out.with_name(out.stem + ("" if index is None else f"_{index}") + suffix)
+
+
+def class_name(manifest, label):
+    """The name in output files: the class's, or "all" for a model told no class."""
+    return "all" if label is None else manifest["class_names"][label]
 
 
 def condition(manifest, label):
@@ -63,7 +77,11 @@ def condition(manifest, label):
 
 
 def draw_grid(args, manifest, model, label):
-    name = manifest["class_names"][label]
+    import util
+
+    name = class_name(manifest, label)
+    frames = manifest["target_size"] + 1 if args.gif else 1
+    util.check_fits(args.grid_size**2, args.grid_size, args.output_size, manifest["channels"], frames)
     levels = util.sample(model, args.grid_size**2, manifest, args.temperature, args.seed, condition(manifest, label))
     pictures = util.dequantize(levels, manifest["max_intensity"])
     written = [output_path(args, f"samples_of_{name}")]
@@ -75,24 +93,32 @@ def draw_grid(args, manifest, model, label):
 
 
 def images_to_complete(args, manifest, label):
-    """Level images (N, S, S[, C]) to complete: --image, or the class's first test images."""
+    """Level images (N, S, S[, C]) to complete: --image, or the first test images (of the class, if one)."""
+    import util
+
     if args.image:
         images = util.read_picture(args.image, manifest["channels"])[None]
     else:
         dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
-        images = dataset.x_test[dataset.y_test == label][: args.num_images]
+        images = dataset.x_test if label is None else dataset.x_test[dataset.y_test == label]
+        images = images[: args.num_images]
         if len(images) == 0:
-            raise util.UserError(f"no test images of class {manifest['class_names'][label]} in the data")
+            raise UserError(f"no test images of class {class_name(manifest, label)} in the data")
     tokens = util.tokens_for(manifest, images, args.image or args.data or manifest["dataset"])
     return util.tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
 
 
-def draw_completions(args, manifest, model, label):
-    name, size = manifest["class_names"][label], manifest["target_size"]
+def draw_completions(args, manifest, model, label, images_of=None):
+    """Strips (and GIFs) of completions; `images_of` picks the test images' class if not `label`'s."""
+    import util
+
+    name, size = class_name(manifest, images_of if label is None else label), manifest["target_size"]
     keep = round(config.KEEP_FRACTION * size * size) if args.keep is None else args.keep
     if not 0 <= keep < size * size:
-        raise util.UserError(f"--keep must be in 0..{size * size - 1} for {size}x{size} models, got {keep}")
-    truth = images_to_complete(args, manifest, label)
+        raise UserError(f"--keep must be in 0..{size * size - 1} for {size}x{size} models, got {keep}")
+    strip = args.completions + 2  # masked | completions | truth
+    util.check_fits(strip, strip, args.output_size, manifest["channels"], size + 1 if args.gif else 1)
+    truth = images_to_complete(args, manifest, label if images_of is None else images_of)
     completions = util.complete(
         model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label)
     )
@@ -110,15 +136,31 @@ def draw_completions(args, manifest, model, label):
     return written
 
 
-def main():
-    args = parse_args()
-    manifest, models = util.load_models(args.models_dir)
+def jobs(args, manifest, models):
+    """(draw function, label) pairs: what this command draws."""
     names = manifest["class_names"]
+    if manifest["unconditional"]:
+        # One model told nothing of classes: a class, if given, only picks which test images to complete.
+        if args.complete:
+            images_of = None if args.label is None or args.image else cli.class_label(args.label, names)
+            return [(functools.partial(draw_completions, images_of=images_of), None)]
+        if args.label is not None:
+            raise UserError(f"{args.models_dir} holds one model told nothing of classes: it cannot draw a chosen class; "
+                            "leave out --digit to sample, or use --complete to finish test images of that class")
+        return [(draw_grid, None)]
     labels = sorted(models) if args.all_classes else [cli.class_label(args.label, names)]
     for label in labels:
         if label not in models:
-            raise util.UserError(f"no model for class {names[label]} in {args.models_dir} (trained: {sorted(models)})")
-        draw = draw_completions if args.complete else draw_grid
+            raise UserError(f"no model for class {names[label]} in {args.models_dir} (trained: {sorted(models)})")
+    return [(draw_completions if args.complete else draw_grid, label) for label in labels]
+
+
+def main():
+    args = parse_args()
+    import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
+
+    manifest, models = util.load_models(args.models_dir)
+    for draw, label in jobs(args, manifest, models):
         written = draw(args, manifest, models[label], label)
         for path in written:
             print(f"wrote {path}")
@@ -129,4 +171,4 @@ def main():
 
 
 if __name__ == "__main__":
-    util.run_cli(main)
+    cli.run_cli(main)

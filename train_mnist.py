@@ -1,20 +1,21 @@
-"""Train one generative RNN per MNIST digit (or one class-conditional RNN) and save them.
+"""Train one generative RNN per MNIST digit (or one model for all digits) and save them.
 
+--num_images N takes the first N training images of each digit trained, as the tutorial does.
+Retraining into trained/mnist_models replaces the shipped models; `git checkout trained/` brings them back.
 Example (the tutorial's command):  python train_mnist.py --all_digits=True --num_images=60000 --epochs=12
 Quick look on the shipped subset:  python train_mnist.py --digit 3 --data mnist-mini
 """
 
 import config
-import util
 from rnn_draw import cli
 
 
 def parse_args():
-    parser = util.ArgumentParser(description=__doc__)
+    parser = cli.ArgumentParser(description=__doc__)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--digit", type=int, choices=range(10), metavar="D", help="train the model of digit D (0-9)")
     which.add_argument(
-        "--all_digits", type=util.str2bool, nargs="?", const=True, default=False, metavar="BOOL",
+        "--all_digits", type=cli.str2bool, nargs="?", const=True, default=False, metavar="BOOL",
         help="train all ten digits (also --all_digits=True; --all_digits=False trains none)",
     )
     cli.add_model_flags(parser, {
@@ -30,8 +31,11 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cli.train_from_args(args, range(10) if args.all_digits else [args.digit], util.load_dataset(args.data, "mnist"))
+    import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
+
+    digits = range(10) if args.all_digits else [args.digit]
+    util.train_from_flags(args, digits, util.load_dataset(args.data, "mnist"))
 
 
 if __name__ == "__main__":
-    util.run_cli(main)
+    cli.run_cli(main)

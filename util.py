@@ -15,37 +15,38 @@ sample -> score -> classify. Data loading, picture writing and command-line plum
 Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
 
+import contextlib
 import functools
 import json
-import logging
 import math
-import os
+import shlex
+import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
-# Ten class models trace ten predict functions: TensorFlow warns about "retracing" after five.
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 import numpy as np
 
-import keras
-from keras import layers, ops
-
 import config
-from rnn_draw import UserError, atomic_write  # noqa: F401  (re-exported)
-from rnn_draw.cli import ArgumentParser, positive, run_cli, str2bool  # noqa: F401
-from rnn_draw.datasets import (  # noqa: F401
+from rnn_draw import UserError, atomic_write, quiet, read_json, sizes, write_json  # noqa: F401  (re-exported)
+
+with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
+    import keras
+    from keras import layers, ops
+quiet.quiet_loggers()
+
+from rnn_draw.datasets import (  # noqa: E402, F401
     CIFAR10_CLASS_NAMES,
     DATASETS,
     MNIST_CLASS_NAMES,
     Dataset,
     first_images,
+    first_of_each_class,
     load_dataset,
     read_picture,
     to_grayscale,
 )
-from rnn_draw.distribute import data_parallel, use_mixed_precision  # noqa: F401
-from rnn_draw.pictures import (  # noqa: F401
+from rnn_draw.distribute import data_parallel, use_mixed_precision  # noqa: E402, F401
+from rnn_draw.pictures import (  # noqa: E402, F401
+    check_fits,
     drawing_frames,
     hide_after,
     save_confusion_png,
@@ -56,7 +57,7 @@ from rnn_draw.pictures import (  # noqa: F401
     tile,
 )
 
-MANIFEST = "manifest.json"
+MANIFEST = config.MANIFEST
 
 # ------------------------------------------------------------------------------------------------
 # Data: `load_dataset(name_or_path)` (rnn_draw/datasets.py) gives uint8 images (N, H, W) or
@@ -274,6 +275,11 @@ def num_classes_of(model):
 # ------------------------------------------------------------------------------------------------
 
 
+def progress_verbosity():
+    """Keras's `verbose`: live bars in a terminal, one line per epoch in a log file or a pipe."""
+    return 1 if sys.stdout.isatty() else 2
+
+
 def train_model(
     model,
     tokens,
@@ -282,14 +288,15 @@ def train_model(
     batch_size=config.BATCH_SIZE,
     validation_split=config.VALIDATION_SPLIT,
     seed=config.SEED,
-    verbose=1,
+    verbose=None,
     callbacks=(),
     initial_epoch=0,
 ):
     """Fit `model` to tokens (N, T[, width]): the target at step t is step t (inputs shifted by one).
 
     `labels` (N,) are needed by a conditional model. Adam and cross-entropy (compiled in
-    `create_model`). A seeded shuffle's first `validation_split` is held out. Returns the history:
+    `create_model`). A seeded shuffle's first `validation_split` is held out. `verbose` None picks
+    `progress_verbosity()`. Returns the history:
     per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
     levels, num_classes = levels_of(model), num_classes_of(model)
@@ -308,7 +315,7 @@ def train_model(
         epochs=epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # TokenBatches shuffles with its own seeded generator; Keras would reorder batches too
-        verbose=verbose,
+        verbose=progress_verbosity() if verbose is None else verbose,
         callbacks=list(callbacks),
     )
     return {name: [float(value) for value in values] for name, values in history.history.items()}
@@ -322,8 +329,10 @@ def train_model(
 
 SETTINGS_THAT_MUST_MATCH = (
     "dataset", "class_names", "target_size", "max_intensity", "channels", "mode", "conditional",
-    "cell", "units", "layers",
+    "unconditional", "cell", "units", "layers",
 )
+# Settings added after some folders were written, with the value those folders implicitly had.
+SETTINGS_ADDED_LATER = {"unconditional": False}
 
 
 def settings(
@@ -339,8 +348,13 @@ def settings(
     num_layers=config.LAYERS,
     dropout=config.DROPOUT,
     grayscale=False,
+    unconditional=False,
 ):
-    """The settings shared by all models of a folder: what sampling and scoring need to know."""
+    """The settings shared by all models of a folder: what sampling and scoring need to know.
+
+    `conditional`: one model told the class at every step; `unconditional`: one model for all the
+    classes trained, told nothing of them (it samples and completes, but cannot classify); neither:
+    one model per class, the tutorial's way."""
     return {
         "dataset": dataset,
         "class_names": list(class_names),
@@ -350,6 +364,7 @@ def settings(
         "channels": channels,
         "mode": mode,
         "conditional": conditional,
+        "unconditional": unconditional,
         "cell": cell,
         "units": units,
         "layers": num_layers,
@@ -360,7 +375,7 @@ def settings(
 
 
 def model_name(label):
-    """File stem of a class's model: model_3, or model_all for a conditional model."""
+    """File stem of a class's model: model_3, or model_all for a conditional or unconditional model."""
     return "model_all" if label is None else f"model_{label}"
 
 
@@ -368,12 +383,32 @@ def model_path(models_dir, label):
     return Path(models_dir) / f"{model_name(label)}.keras"
 
 
+def all_finite(model):
+    """True when every weight of `model` is a finite number (training that diverged leaves NaN or inf)."""
+    return all(np.isfinite(weights).all() for weights in model.get_weights())
+
+
 def save_model(model, models_dir, label):
-    atomic_write(model_path(models_dir, label), model.save)
+    """Write a finished model: weights and architecture, not the optimizer's state (a third of the
+    size; checkpoints keep it for --resume). A model with non-finite weights is never written."""
+    if not all_finite(model):
+        raise UserError(f"{model_path(models_dir, label)}: not saved, its weights are not all finite numbers")
+    atomic_write(model_path(models_dir, label), keras.Model(model.input, model.output).save)
+
+
+def check_keras_version():
+    """Refuse to load models with a Keras older than config.KERAS_FLOOR: older releases have
+    published ways for a crafted .keras file to run code despite safe_mode."""
+    from packaging.version import Version
+
+    if Version(keras.__version__) < Version(config.KERAS_FLOOR):
+        raise UserError(f"Keras {keras.__version__} is installed; loading models needs Keras {config.KERAS_FLOOR} or "
+                        "later (older releases let a crafted .keras file run code): pip install -r requirements.txt")
 
 
 def load_model(path):
     """Load one `.keras` model (safe mode: no arbitrary code), with a one-line error if it is not one."""
+    check_keras_version()
     if not Path(path).is_file():
         raise UserError(f"{path}: no such model file")
     try:
@@ -382,25 +417,11 @@ def load_model(path):
         raise UserError(f"{path}: not a loadable .keras model ({type(error).__name__})") from None
 
 
-def read_json(path):
-    """A JSON file as a dict, or {} when it does not exist."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise UserError(f"{path}: unreadable JSON ({error})") from None
-
-
-def write_json(path, data):
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1) + "\n"))
-
-
 def open_manifest(models_dir, wanted):
     """Write `wanted` as the folder's manifest, or check that the one there holds the same settings."""
     path = Path(models_dir) / MANIFEST
     manifest = read_json(path)
+    manifest = {**SETTINGS_ADDED_LATER, **manifest} if manifest else manifest
     for key in SETTINGS_THAT_MUST_MATCH:
         if manifest and manifest.get(key) != wanted[key]:
             raise UserError(
@@ -424,8 +445,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {key: float(value) for key, value in (logs or {}).items()}
-        if not all(map(math.isfinite, logs.values())):
+        if not all(map(math.isfinite, logs.values())) or not all_finite(self.model):
             self.went_nan = True  # never checkpoint such weights: the last good epoch stays
+            self.model.stop_training = True
             return
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
@@ -441,25 +463,34 @@ def checkpoint_paths(models_dir, label):
 
 def train_classes(
     images, labels, classes, models_dir, setup, model_options=None, resume=False, early_stopping=None,
-    callbacks=(), **train_options,
+    callbacks=(), record=None, **train_options,
 ):
-    """Train and save a model per class in `classes` (or one conditional model for all of them).
+    """Train and save a model per class in `classes` (or one conditional or unconditional model for all of them).
 
     images (N, H, W[, C]) uint8 and labels (N,) are the training split; `setup` is `settings(...)`.
     Every epoch is checkpointed; each model is saved when done, and its checkpoint removed. With
     `resume`, a class with a checkpoint continues from it (optimizer state included) up to the
     requested epochs, and a class already done is skipped. `early_stopping` is a patience in epochs
-    on the validation loss. `model_options` go to `create_model`, `train_options` to `train_model`.
+    on the validation loss. `model_options` go to `create_model`, `train_options` to `train_model`;
+    `record` (the command, say) joins each model's JSON record. A model whose weights stop being
+    finite numbers is never saved: the file already there stays.
     Returns the folder's manifest.
     """
     manifest = open_manifest(models_dir, setup)
-    _, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    steps, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
     num_classes = len(setup["class_names"]) if setup["conditional"] else 0
     model_options = dict(
         units=setup["units"], cell=setup["cell"], num_layers=setup["layers"], dropout=setup["dropout"],
         width=width, num_classes=num_classes, **(model_options or {}),
     )
-    groups = [(None, np.isin(labels, list(classes)))] if setup["conditional"] else [(k, labels == k) for k in classes]
+    batch_size = train_options.get("batch_size", config.BATCH_SIZE)
+    sizes.require(
+        sizes.training_bytes(setup["cell"], setup["units"], setup["layers"], width * setup["levels"] + num_classes,
+                             width * setup["levels"], batch_size, steps),
+        f"training {setup['cell'].upper()}({setup['units']}) x {setup['layers']} layer(s) at batch {batch_size}",
+    )
+    one_model = setup["conditional"] or setup["unconditional"]
+    groups = [(None, np.isin(labels, list(classes)))] if one_model else [(k, labels == k) for k in classes]
     for label, chosen in groups:
         name = "all classes" if label is None else f"class {setup['class_names'][label]}"
         if not chosen.any():
@@ -486,12 +517,15 @@ def train_classes(
             print(f"\ninterrupted: {name} has {done} epoch(s) saved in {ckpt_model}; "
                   "run the same command with --resume to continue", flush=True)
             raise
-        if checkpoint.went_nan:
-            raise UserError(f"{name}: the loss became NaN; try a smaller --learning_rate or --clipnorm 1 "
-                            f"(the last good epoch is in {ckpt_model})")
+        if checkpoint.went_nan or not all_finite(model):
+            kept = f"; {model_path(models_dir, label)} was left as it was" if model_path(models_dir, label).is_file() else ""
+            last = f"; the last good epoch is in {ckpt_model}" if ckpt_model.is_file() else ""
+            raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
+                            f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
         save_model(model, models_dir, label)
         counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
         write_json(Path(models_dir) / f"{model_name(label)}.json", {
+            **(record or {}),
             "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
             "history": checkpoint.history,
             "settings": setup,
@@ -501,18 +535,49 @@ def train_classes(
     return manifest
 
 
+def train_from_flags(args, classes, dataset):
+    """Train what a training script's parsed flags ask for on `dataset` (its training split): the
+    first --num_images images of each class in `classes`, as the tutorial takes them."""
+    images, labels, short = first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
+    for label, count in short.items():
+        print(f"note: class {dataset.class_names[label]} has {count} training images, fewer than "
+              f"--num_images {args.num_images}; using all of them", flush=True)
+    if args.grayscale:
+        images = to_grayscale(images)
+    channels = 1 if images.ndim == 3 else images.shape[-1]
+    setup = settings(
+        dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
+        args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale, args.unconditional,
+    )
+    keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        use_mixed_precision()
+    context = data_parallel(args.batch_size, args.learning_rate)[0] if args.distribute else contextlib.nullcontext()
+    with context:
+        train_classes(
+            images, labels, classes, args.models_dir, setup,
+            model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
+            resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
+            batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
+            record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
+                    "epochs": args.epochs},
+        )
+    print(f"models written to {args.models_dir}/")
+
+
 def load_models(models_dir):
     """(manifest, {label: model}) for the models in `models_dir`, each checked against the manifest.
 
     The manifest gains `train_counts` {label: images} merged from the per-model files. A
-    conditional folder maps every trained label to its one model. Any mismatch (settings recorded
-    with a model, its levels, row width or class input) is a UserError naming the file.
+    conditional folder maps every trained label to its one model; an unconditional folder has one
+    model under the key None. Any mismatch (settings recorded with a model, its levels, row width
+    or class input) is a UserError naming the file.
     """
     folder = Path(models_dir)
     manifest = read_json(folder / MANIFEST)
     if not manifest:
         raise UserError(f"{models_dir}: no trained models here (no {MANIFEST}); train some first")
-    manifest = {**manifest, "train_counts": {}}
+    manifest = {**SETTINGS_ADDED_LATER, **manifest, "train_counts": {}}
     stems = sorted(p.name[: -len(".json")] for p in folder.glob("model_*.json") if ".ckpt" not in p.name)
     models = {}
     for stem in stems:
@@ -521,10 +586,13 @@ def load_models(models_dir):
         model = load_model(folder / f"{stem}.keras")
         check_structure(folder / f"{stem}.keras", model, manifest)
         manifest["train_counts"].update(record.get("train_counts", {}))
-        models.update({int(label): model for label in record.get("train_counts", {})})
+        if manifest["unconditional"]:
+            models[None] = model
+        else:
+            models.update({int(label): model for label in record.get("train_counts", {})})
     if not models:
         raise UserError(f"{models_dir}: no finished models here yet (only checkpoints?)")
-    return manifest, dict(sorted(models.items()))
+    return manifest, models if manifest["unconditional"] else dict(sorted(models.items()))
 
 
 def check_settings(path, recorded, manifest):
@@ -636,33 +704,44 @@ def sampler_for(model, temperature):
     return Sampler(model, temperature)
 
 
-def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=None, prefix=None, keep=0):
-    """Draw `num_images` token sequences of `steps` steps from `model`, all as one batch.
+def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=None, prefix=None, keep=0, with_probs=False):
+    """Draw `num_images` token sequences of `steps` steps from `model`, in as few compiled calls as
+    fit `sizes.CHUNK_BYTES` (one for the tutorial's 5x5 grid; memory stays bounded for any number).
 
     Every sub-pixel is drawn, the first included, starting from the zero start vector used in training.
     A conditional model needs the class `label`. For completion, `prefix` (num_images, steps, width)
     gives tokens of which the first `keep` sub-pixels (raster order) are used as they are; the rest is
-    drawn conditioned on them. Returns (tokens (N, steps, width) uint8, probs (N, steps, width, levels)
-    float32); probs is the distribution each sub-pixel came from (before temperature).
+    drawn conditioned on them. Returns tokens (N, steps, width) uint8; `with_probs` adds probs
+    (N, steps, width, levels) float32, the distribution each sub-pixel came from (before temperature).
     """
-    width, num_classes = width_of(model), num_classes_of(model)
-    shape = (num_images, steps, width)
-    uniforms = np.random.default_rng(seed).random(shape, dtype=np.float32)
-    forced = np.zeros(shape, np.int32) if prefix is None else np.asarray(prefix, np.int32).reshape(shape)
-    kept = (np.arange(steps * width).reshape(1, steps, width) < keep).repeat(num_images, 0).astype(np.float32)
-    inputs = [uniforms, forced, kept]
-    if num_classes:
-        if label is None:
-            raise UserError("this is a class-conditional model: say which class to sample")
-        inputs.append(class_one_hot(np.full(num_images, label), num_classes))
-    tokens, probs = sampler_for(model, temperature).predict_on_batch(inputs)
-    return np.asarray(tokens, dtype=np.uint8), np.asarray(probs, dtype=np.float32)
+    width, levels, num_classes = width_of(model), levels_of(model), num_classes_of(model)
+    if num_classes and label is None:
+        raise UserError("this is a class-conditional model: say which class to sample")
+    sizes.require(num_images * steps * width * (2 + (4 * levels if with_probs else 0)), f"drawing {num_images} images")
+    rng = np.random.default_rng(seed)
+    kept = (np.arange(steps * width).reshape(1, steps, width) < keep).astype(np.float32)
+    tokens = np.empty((num_images, steps, width), np.uint8)
+    probs = np.empty((num_images, steps, width, levels) if with_probs else (0,), np.float32)
+    # The scan's outputs per image: a one-hot and a distribution per sub-pixel, float32.
+    chunk = sizes.per_call(2 * steps * width * levels * 4, num_images)
+    for start in range(0, num_images, chunk):
+        count = min(chunk, num_images - start)
+        shape = (count, steps, width)
+        forced = np.zeros(shape, np.int32) if prefix is None else np.asarray(prefix[start : start + count], np.int32).reshape(shape)
+        inputs = [rng.random(shape, dtype=np.float32), forced, kept.repeat(count, 0)]
+        if num_classes:
+            inputs.append(class_one_hot(np.full(count, label), num_classes))
+        drawn, their_probs = sampler_for(model, temperature).predict_on_batch(inputs)
+        tokens[start : start + count] = np.asarray(drawn)
+        if with_probs:
+            probs[start : start + count] = np.asarray(their_probs)
+    return (tokens, probs) if with_probs else tokens
 
 
 def sample(model, num_images, manifest, temperature=1.0, seed=None, label=None):
     """Sample `num_images` new images: level images (N, S, S) or (N, S, S, C), uint8."""
     steps, _ = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
-    tokens, _ = sample_tokens(model, num_images, steps, temperature, seed, label)
+    tokens = sample_tokens(model, num_images, steps, temperature, seed, label)
     return tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
 
 
@@ -673,9 +752,10 @@ def complete(model, images, keep_pixels, num_completions, manifest, temperature=
     first keep_pixels pixels are the given ones, exactly, and the rest drawn given them.
     """
     steps, width = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    sizes.require(len(images) * num_completions * steps * width * 3, f"{len(images)} x {num_completions} completions")
     prefix = np.repeat(np.asarray(images).reshape(len(images), steps, width), num_completions, axis=0)
     keep = keep_pixels * manifest["channels"]
-    tokens, _ = sample_tokens(model, len(prefix), steps, temperature, seed, label, prefix, keep)
+    tokens = sample_tokens(model, len(prefix), steps, temperature, seed, label, prefix, keep)
     out = tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
     return out.reshape((len(images), num_completions) + out.shape[1:])
 
@@ -710,8 +790,10 @@ def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZ
     levels, width, num_classes = levels_of(model), width_of(model), num_classes_of(model)
     tokens = as_steps(tokens, width)
     logits_of = logits_model(model)
+    # float32 inputs and logits, float64 log-probabilities: about 24 bytes per sub-pixel and level.
+    batch_size = sizes.per_call(24 * tokens[0].size * levels, batch_size)
     nats = np.empty(len(tokens), dtype=np.float64)
-    progress = keras.utils.Progbar(len(tokens), unit_name="image") if verbose else None
+    progress = keras.utils.Progbar(len(tokens), unit_name="image") if verbose == 1 else None
     for start in range(0, len(tokens), batch_size):
         batch = tokens[start : start + batch_size]
         conditions = class_one_hot(labels[start : start + batch_size], num_classes) if num_classes else None
@@ -741,10 +823,14 @@ def class_log_likelihoods(manifest, models, tokens, batch_size=config.SCORE_BATC
     labels = np.array(sorted(models))
     scores = np.empty((len(tokens), len(labels)), dtype=np.float64)
     for column, label in enumerate(labels):
-        if verbose:
-            print(f"scoring under class {manifest['class_names'][label]}", flush=True)
+        name = manifest["class_names"][label]
+        if verbose == 1:
+            print(f"scoring under class {name}", flush=True)
         given = np.full(len(tokens), label) if manifest["conditional"] else None
         scores[:, column] = log_likelihood(models[label], tokens, given, batch_size, verbose)[0]
+        if verbose == 2:  # a log: one line per class instead of a bar
+            print(f"scored {len(tokens)} images under class {name}: mean log-likelihood "
+                  f"{scores[:, column].mean():.2f} nats", flush=True)
     return scores, labels
 
 

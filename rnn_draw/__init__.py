@@ -1,5 +1,11 @@
-"""The parts of the library that are not the tutorial's story: data loading, picture writing and the
-command-line plumbing. `util` re-exports them, so scripts and readers only ever need `import util`."""
+"""The parts of the library that are not the tutorial's story: data loading, picture writing, the
+command-line plumbing, memory checks and quiet imports. `util` re-exports what readers need.
+
+This package sits below `util` and never imports it; only `distribute` imports Keras.
+"""
+
+import json
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -16,7 +22,6 @@ def atomic_write(path, write):
     """
     import os
     import tempfile
-    from pathlib import Path
 
     path = Path(path)
     try:
@@ -34,3 +39,18 @@ def atomic_write(path, write):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def read_json(path):
+    """A JSON file as a dict, or {} when it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: unreadable JSON ({error})") from None
+
+
+def write_json(path, data):
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1) + "\n"))

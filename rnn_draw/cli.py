@@ -1,11 +1,21 @@
-"""Command-line plumbing shared by the scripts: one-line errors, the tutorial's boolean flags."""
+"""Command-line plumbing shared by the scripts: flags and their ranges, one-line errors and faults.
+
+Nothing here imports Keras: the scripts parse and check their flags with this module first, so
+`--help` and every bad flag are answered before the seconds that importing a backend takes.
+"""
 
 import argparse
-import contextlib
+import errno
+import math
+import os
 import sys
+import traceback
 from pathlib import Path
 
+import config
 from rnn_draw import UserError
+
+DEBUG_VARIABLE = "RNN_DRAW_DEBUG"  # set to 1 to see the full traceback behind any one-line error
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -15,7 +25,7 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 def str2bool(text):
@@ -28,79 +38,128 @@ def str2bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def positive(kind):
-    """An argparse type: `kind` (int or float) that must be greater than zero."""
+def number(kind, low, high, low_open=False, high_open=False):
+    """An argparse type: a finite int or float in [low, high], an end excluded where it is `_open`.
+
+    nan and inf are refused whatever the range; the error says the range.
+    """
+    if kind is int:
+        span = f"a whole number from {low} to {high}"
+    else:
+        span = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
     def parse(text):
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {span}, got {text!r}") from None
+        outside = value < low or value > high or (low_open and value == low) or (high_open and value == high)
+        if not math.isfinite(value) or outside:
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text!r}")
         return value
 
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
     return parse
 
 
+def positive(kind, high=10**9):
+    """An argparse type: an int from 1 to `high`, or a finite float in (0, high]."""
+    return number(kind, 1, high) if kind is int else number(kind, 0, high, low_open=True)
+
+
+fraction = number(float, 0, 1, high_open=True)
+seed = number(int, 0, 2**32 - 1)  # what every backend's seeding accepts
+
+
+# --- running a script: every failure one line ----------------------------------------------------
+
+# errno values that mean the disk or the file system, not the program, is at fault.
+DISK_FAULTS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+               errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.EIO: "input/output error"}
+
+
+def describe_fault(error):
+    """(exit code, one-line message) for an exception that reached the top of a script."""
+    if isinstance(error, UserError):
+        return 2, str(error)
+    name, text = type(error).__name__, " ".join(str(error).split())
+    if isinstance(error, MemoryError) or name in ("ResourceExhaustedError", "OutOfMemoryError") or "RESOURCE_EXHAUSTED" in text:
+        return 1, ("out of memory: this request needs more memory than the machine has; use smaller settings "
+                   f"(--batch_size, --grid_size, --units...) ({name})")
+    if isinstance(error, OSError) and error.errno in DISK_FAULTS:
+        where = f" writing {error.filename}" if error.filename else ""
+        return 1, f"cannot write{where}: {DISK_FAULTS[error.errno]}; nothing half-written was kept"
+    return 1, f"internal error: {name}: {text[:300]} (set {DEBUG_VARIABLE}=1 for the traceback; please report it)"
+
+
 def run_cli(main):
-    """Run a script's main(): user errors become one line on stderr and exit code 2."""
+    """Run a script's main(): any failure becomes one line on stderr, exit 2 for bad input, 1 for a
+    fault of the machine (memory, disk) or a bug; Ctrl-C exits 130. RNN_DRAW_DEBUG=1 adds the traceback."""
     prog = Path(sys.argv[0]).name
     try:
         main()
-    except UserError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        sys.exit(2)
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted; everything finished before now is saved", file=sys.stderr)
         sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001 (the point: nothing reaches the user as a traceback)
+        code, message = describe_fault(error)
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            traceback.print_exc()
+        sys.stdout.flush()
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        sys.exit(code)
+
+
+# --- the training scripts' flags -----------------------------------------------------------------
 
 
 def add_model_flags(parser, defaults):
     """The flags both training scripts share; `defaults` maps flag names to this data set's defaults."""
-    import config
-
     add = parser.add_argument
     add("--num_images", type=positive(int), default=None, metavar="N",
-        help="use the first N training images of the data set, all classes together (default: all)")
-    add("--epochs", type=positive(int), default=defaults["epochs"], help="passes over the images (default: %(default)s)")
-    add("--batch_size", type=positive(int), default=defaults["batch_size"], help="images per gradient step (default: %(default)s)")
+        help="use the first N training images of each class trained, as the tutorial does (default: all)")
+    add("--epochs", type=positive(int, 10_000), default=defaults["epochs"], help="passes over the images (default: %(default)s)")
+    add("--batch_size", type=positive(int, 65_536), default=defaults["batch_size"], help="images per gradient step (default: %(default)s)")
     add("--data", default=defaults["data"], metavar="NAME_OR_PATH",
         help="a data set name (mnist, mnist-mini, cifar10, cifar10-mini) or a path: a keras-layout .npz, a folder of "
              "MNIST IDX files, cifar-10-python.tar.gz or its folder, or a folder or .tar.gz of train/<class>/ and "
              "test/<class>/ images (default: %(default)s)")
     add("--models_dir", default=defaults["models_dir"], help="where models and manifest go (default: %(default)s)")
-    add("--target_size", type=positive(int), default=defaults["target_size"], help="images are shrunk to SIZE x SIZE (default: %(default)s)")
-    add("--max_intensity", type=positive(int), default=defaults["max_intensity"], help="levels are 0..MAX, at most 255 (default: %(default)s)")
+    add("--target_size", type=positive(int, 256), default=defaults["target_size"], help="images are shrunk to SIZE x SIZE, 1-256 (default: %(default)s)")
+    add("--max_intensity", type=positive(int, 255), default=defaults["max_intensity"], help="levels are 0..MAX, 1-255 (default: %(default)s)")
     add("--binarize", action="store_true", help="2 levels at the threshold 0.5 (the same as --max_intensity 1)")
     add("--grayscale", action="store_true", help="convert colour images to one channel first (a cheaper model)")
     add("--mode", choices=("pixel", "row"), default="pixel",
         help="pixel: one sub-pixel per step (default); row: one image row per step, each pixel of the next row "
              "predicted by its own softmax")
-    add("--conditional", action="store_true", help="one model for all classes, the class given at every step")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--conditional", action="store_true", help="one model for all classes, the class given at every step")
+    classes.add_argument("--unconditional", action="store_true",
+                         help="one model for all classes trained, told nothing of classes: it samples and completes "
+                              "any of them, but cannot classify")
     add("--cell", choices=("gru", "lstm", "simple"), default=config.CELL, help="recurrent cell (default: %(default)s)")
-    add("--units", type=positive(int), default=config.UNITS, help="units per recurrent layer (default: %(default)s)")
-    add("--layers", type=positive(int), default=config.LAYERS, help="stacked recurrent layers (default: %(default)s)")
+    add("--units", type=positive(int, 65_536), default=config.UNITS, help="units per recurrent layer (default: %(default)s)")
+    add("--layers", type=positive(int, 16), default=config.LAYERS, help="stacked recurrent layers, 1-16 (default: %(default)s)")
     add("--dropout", type=fraction, default=config.DROPOUT, help="dropout after each recurrent layer, in [0, 1) (default: %(default)s)")
-    add("--clipnorm", type=positive(float), default=None, help="clip each gradient to this norm (default: no clipping)")
-    add("--learning_rate", type=positive(float), default=defaults.get("learning_rate", config.LEARNING_RATE),
-        help="Adam's learning rate (default: %(default)s)")
+    add("--clipnorm", type=positive(float, 1e6), default=None, help="clip each gradient to this norm (default: no clipping)")
+    add("--learning_rate", type=positive(float, 10), default=defaults.get("learning_rate", config.LEARNING_RATE),
+        help="Adam's learning rate, in (0, 10] (default: %(default)s)")
     add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT, help="fraction held out to report val_loss (default: %(default)s)")
-    add("--seed", type=int, default=config.SEED, help="random seed (default: %(default)s)")
+    add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
     add("--distribute", action="store_true",
         help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
     add("--mixed_precision", action="store_true", help="bfloat16 compute, float32 weights, softmax and loss")
     add("--resume", action="store_true",
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
-    add("--early_stopping", type=positive(int), default=None, metavar="PATIENCE",
+    add("--early_stopping", type=positive(int, 10_000), default=None, metavar="PATIENCE",
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
 
 
 def parse_with_recipe(parser):
     """parse_args, with the values of `--recipe NAME` (config.RECIPES) as defaults under the flags given."""
-    import config
-
     parser.add_argument("--recipe", choices=tuple(config.RECIPES), default=None,
                         help="a named group of settings from config.RECIPES; flags given explicitly win")
     known, _ = parser.parse_known_args()
@@ -109,56 +168,15 @@ def parse_with_recipe(parser):
     return parser.parse_args()
 
 
-def fraction(text):
-    """An argparse type: a float in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
 def check_model_flags(parser, args):
-    if args.max_intensity > 255:
-        parser.error("--max_intensity must be at most 255")
     if args.binarize:
         args.max_intensity = 1
-
-
-def train_from_args(args, classes, dataset):
-    """Train what the parsed flags ask for on `dataset` (its training split); print where it went."""
-    import util
-
-    if args.num_images and args.num_images > len(dataset.x_train):
-        print(f"note: the training split has {len(dataset.x_train)} images; using all of them")
-    images, labels = util.first_images(dataset.x_train, dataset.y_train, args.num_images)
-    if args.grayscale:
-        images = util.to_grayscale(images)
-    channels = 1 if images.ndim == 3 else images.shape[-1]
-    setup = util.settings(
-        dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
-        args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale,
-    )
-    util.keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
-        util.use_mixed_precision()
-    context = util.data_parallel(args.batch_size, args.learning_rate)[0] if args.distribute else contextlib.nullcontext()
-    with context:
-        util.train_classes(
-            images, labels, classes, args.models_dir, setup,
-            model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
-            resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
-            batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-        )
-    print(f"models written to {args.models_dir}/")
 
 
 def class_label(text, class_names):
     """A class given by index or by name -> its integer label, or a UserError naming the choices."""
     if text in class_names:
         return class_names.index(text)
-    if text.isdigit() and int(text) < len(class_names):
+    if text.isdecimal() and int(text) < len(class_names):
         return int(text)
     raise UserError(f"unknown class {text!r}: choose one of {', '.join(class_names)} (or 0-{len(class_names) - 1})")

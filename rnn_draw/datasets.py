@@ -112,7 +112,10 @@ def _first_existing(paths):
 
 
 def _download(name):
-    import keras
+    from rnn_draw import quiet
+
+    with quiet.backend_import():
+        import keras
 
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
@@ -294,15 +297,27 @@ def _checked(source, dataset):
 
 
 def open_image(source, name):
-    """A decoded PIL image from a path or bytes, with a one-line error naming `name` if it is not one."""
-    from PIL import Image, UnidentifiedImageError
+    """A decoded PIL image from a path or bytes, with a one-line error naming `name` if it is not one.
+
+    Any decoding failure is the file's fault, whatever the decoder raised; so is a decompression
+    bomb (more than Pillow's MAX_IMAGE_PIXELS, about 89 million pixels), refused before decoding.
+    """
+    import warnings
+
+    from PIL import Image
 
     try:
-        image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-        image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            image.load()
         return image
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise UserError(f"{name}: unreadable image ({error})") from None
+    except MemoryError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UserError(f"{name}: refusing an image this large ({error})") from None
+    except Exception as error:  # noqa: BLE001 (Pillow's decoders raise many kinds for broken files)
+        raise UserError(f"{name}: unreadable image ({type(error).__name__}: {error})") from None
 
 
 def read_picture(path, channels):
@@ -322,3 +337,19 @@ def first_images(images, labels, num_images=None):
     if num_images is not None:
         images, labels = images[:num_images], labels[:num_images]
     return images, labels
+
+
+def first_of_each_class(images, labels, classes, num_images=None):
+    """The first `num_images` images of each class in `classes` (all when None), as the tutorial
+    takes them (`x_train[y_train == digit][:num_images]`), kept in the data set's order.
+
+    Returns (images, labels, short): `short` maps each class with fewer images to how many it has.
+    """
+    chosen = np.zeros(len(labels), dtype=bool)
+    short = {}
+    for label in classes:
+        rows = np.flatnonzero(labels == label)
+        if num_images is not None and len(rows) < num_images:
+            short[label] = len(rows)
+        chosen[rows[:num_images]] = True
+    return images[chosen], labels[chosen], short

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from rnn_draw import atomic_write
+from rnn_draw import atomic_write, sizes
 
 
 def enlarge(picture, size):
@@ -17,10 +17,20 @@ def enlarge(picture, size):
     return np.asarray(Image.fromarray(picture).resize((size, size), Image.NEAREST))
 
 
+def check_fits(count, columns, size, channels=1, frames=1, border=2):
+    """Refuse, before any work, a picture of `count` tiles (or an animation of `frames` of them) that
+    would not fit in memory: one line naming what it would need."""
+    rows = math.ceil(count / columns)
+    width, height = columns * (size + border) + border, rows * (size + border) + border
+    what = f"a {width}x{height} picture" + (f" animated in {frames} frames" if frames > 1 else "")
+    sizes.require(2 * frames * width * height * channels, what)  # the canvas and its encoded copy
+
+
 def tile(pictures, columns, size, border=2, background=128):
     """Pictures (N, S, S[, C]) enlarged to `size` and laid out in rows of `columns`, with borders."""
     rows = math.ceil(len(pictures) / columns)
     cell = size + border
+    check_fits(len(pictures), columns, size, math.prod(pictures.shape[3:]), border=border)
     canvas = np.full((rows * cell + border, columns * cell + border) + pictures.shape[3:], background, np.uint8)
     for index, picture in enumerate(pictures):
         top, left = border + (index // columns) * cell, border + (index % columns) * cell
@@ -71,6 +81,7 @@ def drawing_frames(pictures, columns, output_size, first_row=0):
     """Frames of pictures (N, S, S[, C]) being drawn row by row, from `first_row` to the end:
     (S - first_row + 1, H, W[, C]), one frame per row (not per pixel, so files stay small)."""
     size = pictures.shape[1]
+    check_fits(len(pictures), columns, output_size, math.prod(pictures.shape[3:]), frames=size - first_row + 1)
     return np.stack(
         [tile(hide_after(pictures, row * size), columns, output_size) for row in range(first_row, size + 1)]
     )

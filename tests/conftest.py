@@ -60,7 +60,7 @@ def tiny_models_dir(tmp_path_factory):
     """Digit 0 and 1 models trained by train_mnist.py on the shipped subset (read-only for tests)."""
     folder = tmp_path_factory.mktemp("models")
     for digit in ("0", "1"):
-        result = run_script("train_mnist.py", "--digit", digit, "--num_images", "4000", "--models_dir", folder, *TINY_TRAINING)
+        result = run_script("train_mnist.py", "--digit", digit, "--num_images", "400", "--models_dir", folder, *TINY_TRAINING)
         assert result.returncode == 0, result.stderr[-3000:]
     return folder
 

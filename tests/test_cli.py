@@ -20,7 +20,7 @@ def test_train_writes_models_and_a_manifest(models_dir):
     assert manifest["target_size"] == 6 and manifest["levels"] == 4 and manifest["channels"] == 1
     assert manifest["mode"] == "pixel" and manifest["cell"] == "gru" and not manifest["conditional"]
     zero = json.loads((models_dir / "model_0.json").read_text())
-    assert zero["train_counts"] == {"0": 379}  # the 0s among the subset's first 4000 images
+    assert zero["train_counts"] == {"0": 400}  # the first 400 zeros: --num_images counts per class
     assert len(json.loads((models_dir / "model_1.json").read_text())["history"]["loss"]) == 3
     assert (models_dir / "model_0.keras").is_file() and (models_dir / "model_1.keras").is_file()
 

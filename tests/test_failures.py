@@ -24,16 +24,16 @@ from rnn_draw import datasets
 # --- atomic saves --------------------------------------------------------------------------------
 
 
-def test_a_crash_mid_save_leaves_the_previous_model_loadable(tmp_path, tiny_model):
+def test_a_crash_mid_save_leaves_the_previous_model_loadable(tmp_path, tiny_model, monkeypatch):
     util.save_model(tiny_model, tmp_path, 0)
     before = [w.copy() for w in util.load_model(tmp_path / "model_0.keras").get_weights()]
 
-    def crash_mid_write(path):
+    def crash_mid_write(self, path, *args, **kwargs):
         with open(path, "wb") as file:
             file.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt  # as if Ctrl-C landed in the middle of writing
 
-    tiny_model.save = crash_mid_write
+    monkeypatch.setattr(util.keras.Model, "save", crash_mid_write)
     with pytest.raises(KeyboardInterrupt):
         util.save_model(tiny_model, tmp_path, 0)
     after = util.load_model(tmp_path / "model_0.keras").get_weights()

@@ -37,7 +37,7 @@ def test_training_lowers_the_loss(tiny_model):
 
 
 def test_incremental_sampling_matches_a_full_forward_pass(tiny_model):
-    tokens, step_probs = util.sample_tokens(tiny_model, 9, SIZE * SIZE, seed=3)
+    tokens, step_probs = util.sample_tokens(tiny_model, 9, SIZE * SIZE, seed=3, with_probs=True)
     assert tokens.shape == (9, SIZE * SIZE, 1) and tokens.max() < LEVELS
     full = np.exp(full_forward_log_probs(tiny_model, tokens[..., 0]))
     np.testing.assert_allclose(step_probs[:, :, 0], full, atol=1e-4)
@@ -53,7 +53,7 @@ def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
 
 
 def test_low_temperature_picks_the_most_likely_level(tiny_model):
-    tokens, probs = util.sample_tokens(tiny_model, 20, SIZE * SIZE, temperature=1e-6, seed=0)
+    tokens, probs = util.sample_tokens(tiny_model, 20, SIZE * SIZE, temperature=1e-6, seed=0, with_probs=True)
     top_two = np.sort(probs[:, :, 0], axis=-1)[..., -2:]
     clear = top_two[..., 1] - top_two[..., 0] > 1e-4  # an untrained model has near-ties
     assert clear.mean() > 0.5
@@ -61,7 +61,7 @@ def test_low_temperature_picks_the_most_likely_level(tiny_model):
 
 
 def test_draws_follow_the_model_distribution(tiny_model):
-    tokens, probs = util.sample_tokens(tiny_model, 4000, 1, seed=0)
+    tokens, probs = util.sample_tokens(tiny_model, 4000, 1, seed=0, with_probs=True)
     frequencies = np.bincount(tokens[:, 0, 0], minlength=LEVELS) / 4000
     np.testing.assert_allclose(frequencies, probs[0, 0, 0], atol=0.03)
 

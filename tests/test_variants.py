@@ -26,7 +26,7 @@ def test_incremental_sampling_matches_a_full_forward_pass(cell, mode, channels):
     util.keras.utils.set_random_seed(0)
     steps, width = util.sequence_shape(SIZE, channels, mode)
     model = util.create_model(LEVELS, units=12, cell=cell, num_layers=2, dropout=0.2, width=width)
-    tokens, probs = util.sample_tokens(model, 6, steps, seed=1)
+    tokens, probs = util.sample_tokens(model, 6, steps, seed=1, with_probs=True)
     assert tokens.shape == (6, steps, width) and probs.shape == (6, steps, width, LEVELS)
     np.testing.assert_allclose(probs, full_forward_probs(model, tokens), atol=1e-4)
 
@@ -35,7 +35,7 @@ def test_conditional_sampling_uses_the_class_and_matches_a_full_forward_pass():
     util.keras.utils.set_random_seed(0)
     model = util.create_model(LEVELS, units=12, num_classes=3)
     assert util.num_classes_of(model) == 3
-    tokens, probs = util.sample_tokens(model, 5, SIZE * SIZE, seed=2, label=2)
+    tokens, probs = util.sample_tokens(model, 5, SIZE * SIZE, seed=2, label=2, with_probs=True)
     conditions = util.class_one_hot(np.full(5, 2), 3)
     np.testing.assert_allclose(probs, full_forward_probs(model, tokens, conditions), atol=1e-4)
     other = full_forward_probs(model, tokens, util.class_one_hot(np.full(5, 0), 3))
@@ -60,7 +60,7 @@ def test_completion_keeps_the_given_prefix_and_draws_the_rest_given_it(mode, cha
     assert (flat[:, :, :keep] == truth[:, :, :keep]).all()
     assert (flat[:, :, keep:] != truth[:, :, keep:]).any()  # the rest is drawn, not copied
     prefix = np.repeat(images.reshape(2, steps, width), 3, axis=0)
-    tokens, probs = util.sample_tokens(model, 6, steps, seed=0, prefix=prefix, keep=keep * channels)
+    tokens, probs = util.sample_tokens(model, 6, steps, seed=0, prefix=prefix, keep=keep * channels, with_probs=True)
     np.testing.assert_allclose(probs, full_forward_probs(model, tokens), atol=1e-4)
 
 

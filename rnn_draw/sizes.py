@@ -1,0 +1,66 @@
+"""Memory a request needs, reckoned before the work starts: what cannot fit is refused in one line,
+and big work is cut into chunks that fit a fixed budget."""
+
+import os
+import resource
+
+from rnn_draw import UserError
+
+CHUNK_BYTES = 256 * 2**20  # what one sampling or scoring call may hold in its outputs
+USABLE_SHARE = 0.8  # of the memory available, what one request may plan to take
+GATES = {"gru": 3, "lstm": 4, "simple": 1}  # weight blocks per recurrent cell
+
+
+def available_bytes():
+    """Memory this process can still take: the least of the free RAM (MemAvailable), the cgroup's
+    limit and the address-space limit (`ulimit -v`), whichever of them this system reports."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    limits = []
+    try:
+        with open("/proc/meminfo") as meminfo:
+            limits += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
+    except OSError:
+        limits.append(os.sysconf("SC_AVPHYS_PAGES") * page)
+    try:
+        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
+            text = limit.read().strip()
+            if text != "max":
+                limits.append(int(text) - int(used.read()))
+    except (OSError, ValueError):
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        with open("/proc/self/statm") as statm:
+            limits.append(soft - int(statm.read().split()[0]) * page)
+    return max(0, min(limits))
+
+
+def readable(nbytes):
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if nbytes >= size:
+            return f"{nbytes / size:,.1f} {unit}"
+    return f"{nbytes / 1e3:,.1f} KB"
+
+
+def require(nbytes, what):
+    """Raise a one-line UserError if `what` needs more than this machine can give it."""
+    available = available_bytes()
+    if nbytes > USABLE_SHARE * available:
+        raise UserError(f"{what} would need about {readable(nbytes)} of memory; this machine has "
+                        f"{readable(available)} available. Ask for less.")
+
+
+def per_call(bytes_per_item, wanted):
+    """How many items of `bytes_per_item` one call may handle within CHUNK_BYTES (at least 1)."""
+    return max(1, min(wanted, CHUNK_BYTES // max(1, bytes_per_item)))
+
+
+def training_bytes(cell, units, num_layers, input_width, output_width, batch_size, steps):
+    """A rough upper estimate of training memory (bytes, float32): weights, gradients and Adam's two
+    moments, plus what backpropagation keeps per step (gate activations, inputs, outputs)."""
+    gates = GATES[cell]
+    params = (output_width * (units + 1)
+              + sum(gates * ((input_width if layer == 0 else units) + units + 2) * units for layer in range(num_layers)))
+    kept_per_step = num_layers * units * (gates + 2) + input_width + 3 * output_width
+    return 4 * (4 * params + batch_size * steps * kept_per_step)
+

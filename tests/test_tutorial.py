@@ -1,0 +1,132 @@
+"""The tutorial, exactly, and useful in the first minute: per-class --num_images, the shipped models,
+readable logs, a library that never imports the story, and a model told nothing of classes."""
+
+import ast
+import json
+
+import pytest
+
+import config
+import util
+from conftest import REPO, assert_one_line_error, run_script
+
+TINY = ["--target_size", "4", "--max_intensity", "3", "--units", "8", "--epochs", "1", "--batch_size", "32"]
+
+
+def test_num_images_is_per_class_as_in_the_tutorial(tmp_path):
+    result = run_script("train_mnist.py", "--digit=0", "--num_images=100", "--data", "mnist-mini", "--models_dir", tmp_path, *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((tmp_path / "model_0.json").read_text())["train_counts"] == {"0": 100}
+
+
+def test_num_images_is_per_class_for_a_conditional_model_too(tmp_path):
+    result = run_script("train_mnist.py", "--all_digits", "--conditional", "--num_images", "30", "--data", "mnist-mini",
+                        "--models_dir", tmp_path, *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = json.loads((tmp_path / "model_all.json").read_text())["train_counts"]
+    assert counts == {str(digit): 30 for digit in range(10)}
+
+
+def test_a_class_with_fewer_images_uses_all_of_them_with_a_note(tmp_path):
+    result = run_script("train_cifar.py", "--label", "3", "--data", "cifar10-mini", "--num_images", "5000",
+                        "--models_dir", tmp_path, *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "class cat has 100 training images, fewer than --num_images 5000" in result.stdout
+    assert json.loads((tmp_path / "model_3.json").read_text())["train_counts"] == {"3": 100}
+
+
+def test_the_first_images_of_each_class_in_the_data_sets_order():
+    mini = util.load_dataset("mnist-mini")
+    images, labels, short = util.first_of_each_class(mini.x_train, mini.y_train, [7, 2], 3)
+    expected = [row for label in (2, 7) for row in (mini.y_train == label).nonzero()[0][:3]]
+    assert labels.tolist() == mini.y_train[sorted(expected)].tolist() and short == {}
+    assert (images == mini.x_train[sorted(expected)]).all()
+
+
+# --- the shipped models --------------------------------------------------------------------------
+
+SHIPPED = [config.MNIST_MODELS_DIR, config.CONDITIONAL_MODELS_DIR]
+
+
+@pytest.mark.parametrize("folder", SHIPPED)
+def test_shipped_models_load_pass_the_checks_and_carry_their_record(folder):
+    manifest, models = util.load_models(REPO / folder)
+    assert sorted(models) == list(range(10)) and manifest["target_size"] == 10 and manifest["levels"] == 7
+    for record_path in (REPO / folder).glob("model_*.json"):
+        record = json.loads(record_path.read_text())
+        assert record["command"].startswith("python train_mnist.py") and record["data"] and record["epochs"] > 0
+        assert record["settings"]["keras_version"] and 0.9754 <= record["accuracy"] <= 1
+    for model_path in (REPO / folder).glob("model_*.keras"):
+        assert model_path.stat().st_size < 1_000_000  # weights only: no optimizer state
+
+
+def test_shipped_models_classify_the_shipped_subset_well(tmp_path):
+    result = run_script("classification.py", "--data", "mnist-mini", "--report", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((tmp_path / "r.json").read_text())["accuracy"] >= 0.95
+
+
+def test_generate_draws_from_the_shipped_models(tmp_path):
+    result = run_script("generate.py", "--digit", "7", "--seed", "0", "--out", tmp_path / "seven.png")
+    assert result.returncode == 0 and (tmp_path / "seven.png").is_file(), result.stderr[-2000:]
+
+
+# --- logs, layers ----------------------------------------------------------------------------------
+
+
+def test_a_log_file_gets_one_line_per_epoch_and_no_bar_fragments(tmp_path):
+    result = run_script("train_mnist.py", "--digit", "4", "--data", "mnist-mini", "--num_images", "200", "--models_dir",
+                        tmp_path, *TINY[:-4], "--epochs", "2", "--batch_size", "8")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout and "━" not in result.stdout
+    epoch_lines = [line for line in result.stdout.splitlines() if "val_loss" in line]
+    assert len(epoch_lines) == 2, result.stdout
+    result = run_script("classification.py", "--data", "mnist-mini", "--num_images", "30", "--report", tmp_path / "r.json")
+    assert result.returncode == 0 and "\r" not in result.stdout and "━" not in result.stdout
+    assert sum("scored 30 images under class" in line for line in result.stdout.splitlines()) == 10
+
+
+def test_the_helper_package_never_imports_the_library_above_it():
+    for path in (REPO / "rnn_draw").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, (ast.Import, ast.ImportFrom)) else []
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            assert "util" not in names and module != "util", path
+
+
+# --- one model told nothing of classes -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unconditional_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unconditional")
+    result = run_script("train_mnist.py", "--all_digits", "--unconditional", "--num_images", "40", "--data", "mnist-mini",
+                        "--models_dir", folder, *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return folder
+
+
+def test_an_unconditional_model_is_one_model_without_a_class_input(unconditional_dir):
+    manifest, models = util.load_models(unconditional_dir)
+    assert manifest["unconditional"] and list(models) == [None]
+    assert util.num_classes_of(models[None]) == 0
+    assert json.loads((unconditional_dir / "model_all.json").read_text())["train_counts"] == {str(d): 40 for d in range(10)}
+
+
+def test_an_unconditional_model_samples_and_completes_without_a_class(unconditional_dir, tmp_path):
+    result = run_script("generate.py", "--models_dir", unconditional_dir, "--grid_size", "2", "--out", tmp_path / "any.png")
+    assert result.returncode == 0 and (tmp_path / "any.png").is_file(), result.stderr[-2000:]
+    result = run_script("generate.py", "--models_dir", unconditional_dir, "--complete", "--keep", "9", "--num_images", "3",
+                        "--data", "mnist-mini", "--out", tmp_path / "done.png")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.glob("done_*.png")) == ["done_0.png", "done_1.png", "done_2.png"]
+    result = run_script("generate.py", "--models_dir", unconditional_dir, "--complete", "--digit", "5", "--keep", "9",
+                        "--num_images", "1", "--data", "mnist-mini", "--out", tmp_path / "five.png")
+    assert result.returncode == 0 and (tmp_path / "five.png").is_file(), result.stderr[-2000:]
+
+
+def test_an_unconditional_model_refuses_to_classify_or_to_draw_a_chosen_class(unconditional_dir):
+    assert_one_line_error(run_script("classification.py", "--models_dir", unconditional_dir, "--data", "mnist-mini"),
+                          "cannot compare classes")
+    assert_one_line_error(run_script("generate.py", "--models_dir", unconditional_dir, "--digit", "3"),
+                          "told nothing of classes")
