@@ -64,6 +64,8 @@ MANIFEST = "manifest.json"  # each models folder's shared settings
 GRID_SIZE = 5
 OUTPUT_SIZE = 32  # pixels per grid cell in the written PNG
 TEMPERATURE = 1.0
+# Judging samples (generate.py --evaluate): samples drawn per class and temperature.
+EVALUATE_SAMPLES = 300
 # Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
 KEEP_FRACTION = 500 / 784
 COMPLETIONS = 4

@@ -7,6 +7,9 @@ Examples:
   python generate.py --dataset cifar10 --class_name cat
   python generate.py --models_dir trained/unconditional --complete
                                                        -> a model told no class completes any test images
+  python generate.py --digit 7 --evaluate              -> also judge 300 samples: recognised, copied, diversity
+  python generate.py --all_digits --evaluate --temperatures 0.5,0.8,1.0,1.2
+                                                       -> the same per temperature, and a plot of it
 """
 
 import functools
@@ -45,8 +48,23 @@ def parse_args():
                             help="test images to complete per class, 1-10000 (default: %(default)s)")
     completion.add_argument("--completions", type=cli.positive(int, 1000), default=config.COMPLETIONS,
                             help="completions per image, 1-1000 (default: %(default)s)")
-    completion.add_argument("--data", default=None, metavar="NAME_OR_PATH", help="where test images come from (default: the models' data set)")
+    completion.add_argument("--data", default=None, metavar="NAME_OR_PATH",
+                            help="where test (and, for --evaluate, training) images come from (default: the models' data set)")
+    judging = parser.add_argument_group("judging samples")
+    judging.add_argument("--evaluate", action="store_true",
+                         help="also draw --num_samples samples per class and print how many an independent classifier "
+                              "recognises, how many copy a training image, and how diverse they are, beside the same "
+                              "figures for real test images; writes generated/samples_of_CLASS_quality.json")
+    judging.add_argument("--num_samples", type=cli.positive(int, 10_000), default=config.EVALUATE_SAMPLES,
+                         help="samples judged per class and temperature, 1-10000 (default: %(default)s)")
+    judging.add_argument("--temperatures", type=cli.numbers(float, 0, 100, low_open=True), default=None, metavar="T,T,...",
+                         help="with --evaluate: judge at each of these temperatures (e.g. 0.5,0.8,1.0,1.2) and plot "
+                              "recognised and diversity against temperature (default: --temperature only)")
     args = parser.parse_args()
+    if args.temperatures and not args.evaluate:
+        parser.error("--temperatures goes with --evaluate")
+    if args.evaluate and args.complete:
+        parser.error("--evaluate judges new samples; it does not go with --complete")
     if args.out and args.all_classes:
         parser.error(f"--out names one file; with --all_digits outputs go to {config.GENERATED_DIR}/")
     if args.image and not args.complete:
@@ -155,12 +173,60 @@ def jobs(args, manifest, models):
     return [(draw_completions if args.complete else draw_grid, label) for label in labels]
 
 
+def real_levels(args, manifest):
+    """The data set's training and test images as the models see them: (level images, labels) of each."""
+    import util
+
+    dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
+    as_levels = [
+        util.tokens_to_images(util.tokens_for(manifest, images, args.data or manifest["dataset"]),
+                              manifest["target_size"], manifest["channels"])
+        for images in (dataset.x_train, dataset.x_test)
+    ]
+    return (as_levels[0], dataset.y_train), (as_levels[1], dataset.y_test)
+
+
+def evaluate(args, manifest, models, labels):
+    """Judge --num_samples samples per class (and temperature); print the figures; write the report."""
+    import util
+    from rnn_draw import judge
+
+    (train, train_labels), (test, test_labels) = real_levels(args, manifest)
+    print(f"judge: logistic regression on {min(len(train), judge.MAX_TRAIN_IMAGES)} real training images", flush=True)
+    referee = judge.fit_judge(train, train_labels, manifest["max_intensity"], seed=0)
+    accuracy = float((referee.predict(test) == test_labels).mean())
+    temperatures = args.temperatures or [args.temperature]
+    report = {"judge_accuracy_real_test": accuracy, "num_samples": args.num_samples, "models_dir": args.models_dir,
+              "temperatures": {}}
+    for temperature in temperatures:
+        per_class = {}
+        for label in labels:
+            chosen = slice(None) if label is None else train_labels == label
+            real_test = test[slice(None) if label is None else test_labels == label][: args.num_samples]
+            samples = util.sample(models[label], args.num_samples, manifest, temperature, args.seed, condition(manifest, label))
+            per_class[class_name(manifest, label)] = judge.judge_class(referee, samples, label, train[chosen], real_test)
+        figures = per_class[class_name(manifest, labels[0])] if len(labels) == 1 else judge.overall(per_class)
+        print(f"temperature {temperature:g}" + ("" if len(labels) == 1 else f", mean over {len(labels)} classes") + ":")
+        for line in judge.summary_lines(figures, accuracy):
+            print("  " + line)
+        report["temperatures"][str(temperature)] = {"overall": figures, "per_class": per_class}
+    name = class_name(manifest, labels[0]) if len(labels) == 1 else "all_classes"
+    grid = output_path(args, f"samples_of_{name}")
+    written = [grid.with_name(f"{grid.stem}_quality.json")]
+    util.write_json(written[0], report)
+    if len(temperatures) > 1:
+        written.append(written[0].with_suffix(".png"))
+        judge.save_temperature_plot({t: report["temperatures"][str(t)]["overall"] for t in temperatures}, written[-1])
+    return written
+
+
 def main():
     args = parse_args()
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
 
     manifest, models = util.load_models(args.models_dir)
-    for draw, label in jobs(args, manifest, models):
+    work = jobs(args, manifest, models)
+    for draw, label in work:
         written = draw(args, manifest, models[label], label)
         for path in written:
             print(f"wrote {path}")
@@ -168,6 +234,9 @@ def main():
             from PIL import Image
 
             Image.open(written[0]).show()
+    if args.evaluate:
+        for path in evaluate(args, manifest, models, [label for _, label in work]):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -722,8 +722,11 @@ def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=No
     kept = (np.arange(steps * width).reshape(1, steps, width) < keep).astype(np.float32)
     tokens = np.empty((num_images, steps, width), np.uint8)
     probs = np.empty((num_images, steps, width, levels) if with_probs else (0,), np.float32)
-    # The scan's outputs per image: a one-hot and a distribution per sub-pixel, float32.
-    chunk = sizes.per_call(2 * steps * width * levels * 4, num_images)
+    # What the scan keeps per image and step, float32: its carry (a one-hot and a distribution per
+    # sub-pixel, the cells' states), once as output and once in flight.
+    sampler = sampler_for(model, temperature)
+    state_floats = sum(size for cell in sampler.cells for size in Sampler._state_sizes(cell))
+    chunk = sizes.per_call(2 * 4 * steps * (2 * width * levels + state_floats), num_images)
     for start in range(0, num_images, chunk):
         count = min(chunk, num_images - start)
         shape = (count, steps, width)
@@ -731,7 +734,7 @@ def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=No
         inputs = [rng.random(shape, dtype=np.float32), forced, kept.repeat(count, 0)]
         if num_classes:
             inputs.append(class_one_hot(np.full(count, label), num_classes))
-        drawn, their_probs = sampler_for(model, temperature).predict_on_batch(inputs)
+        drawn, their_probs = sampler.predict_on_batch(inputs)
         tokens[start : start + count] = np.asarray(drawn)
         if with_probs:
             probs[start : start + count] = np.asarray(their_probs)

@@ -67,6 +67,20 @@ def positive(kind, high=10**9):
     return number(kind, 1, high) if kind is int else number(kind, 0, high, low_open=True)
 
 
+def numbers(kind, low, high, low_open=False, high_open=False):
+    """An argparse type: a comma-separated list of `number(...)` values, e.g. 0.5,0.8,1.0."""
+    one = number(kind, low, high, low_open, high_open)
+
+    def parse(text):
+        values = [one(part) for part in str(text).split(",")]
+        if not 1 <= len(values) <= 20:
+            raise argparse.ArgumentTypeError(f"expected 1 to 20 values, got {len(values)}")
+        return values
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
 fraction = number(float, 0, 1, high_open=True)
 seed = number(int, 0, 2**32 - 1)  # what every backend's seeding accepts
 

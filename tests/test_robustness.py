@@ -242,6 +242,7 @@ FLAGS = {
         "--output_size": st.integers(1, 12), "--temperature": st.floats(0.01, 100), "--seed": st.integers(0, 2**32 - 1),
         "--gif": None, "--complete": None, "--keep": st.integers(0, 40), "--num_images": st.integers(1, 2),
         "--completions": st.integers(1, 3), "--data": st.sampled_from(["mnist-mini", "cifar10-mini"]),
+        "--evaluate": None, "--num_samples": st.integers(1, 20), "--temperatures": st.sampled_from(["1", "0.5,2"]),
     },
     "classification.py": {
         "--num_images": st.integers(1, 300), "--batch_size": st.integers(1, 4096), "--uniform_priors": None, "--data": st.sampled_from(["mnist-mini", "cifar10-mini"]),
