@@ -3,7 +3,10 @@
 Prints the accuracy (with a 95% confidence interval), per-class accuracy, the test set's negative
 log-likelihood under the true class and the confusion matrix; writes a JSON report and the
 confusion matrix as a PNG. --num_images N classifies the first N test images, as in the tutorial.
+Several --models_dir folders make an ensemble (a product of experts): their log p(x | k) are added
+per class, each folder scoring the images with its own preprocessing.
 Example (the tutorial's command):  python classification.py --num_images=10000
+Ensemble:  python classification.py --models_dir trained/mnist_models trained/conditional
 """
 
 from pathlib import Path
@@ -17,7 +20,9 @@ def parse_args():
     parser.add_argument("--num_images", type=cli.positive(int), default=None, metavar="N",
                         help="classify the first N test images (default: all)")
     parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None, help="picks the default --models_dir (default: mnist)")
-    parser.add_argument("--models_dir", default=None, help=f"trained models (default: {config.MNIST_MODELS_DIR})")
+    parser.add_argument("--models_dir", nargs="+", default=None, metavar="DIR",
+                        help=f"trained models; several folders with the same classes make an ensemble "
+                             f"(default: {config.MNIST_MODELS_DIR})")
     parser.add_argument("--data", default=None, metavar="NAME_OR_PATH",
                         help="test images: a data set name or a path, as in training (default: the models' data set)")
     parser.add_argument("--batch_size", type=cli.positive(int, 65_536), default=config.SCORE_BATCH_SIZE,
@@ -25,10 +30,50 @@ def parse_args():
     parser.add_argument("--uniform_priors", action="store_true", help="ignore class frequencies: p(k) = 1/K")
     parser.add_argument("--only_trained_classes", action="store_true",
                         help="when some classes have no model, classify only the images of those that do")
-    parser.add_argument("--report", default=None, metavar="FILE", help="JSON report, or a folder for classification.json (default: MODELS_DIR/classification.json)")
+    parser.add_argument("--report", default=None, metavar="FILE",
+                        help="JSON report, or a folder for classification.json (default: MODELS_DIR/classification.json; "
+                             f"for an ensemble {config.GENERATED_DIR}/ensemble_classification.json)")
     args = parser.parse_args()
-    args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
+    args.models_dir = args.models_dir or [config.MODELS_DIRS[args.dataset or "mnist"]]
     return args
+
+
+def load_folder(models_dir):
+    """(manifest, models) of one folder that can classify."""
+    import util
+
+    manifest, models = util.load_models(models_dir)
+    if manifest["unconditional"]:
+        raise UserError(f"{models_dir} holds one model told nothing of classes: it samples and completes images "
+                        "but cannot compare classes; classify with per-class or --conditional models")
+    return manifest, models
+
+
+def report_path(args):
+    if args.report:
+        out = Path(args.report)
+    elif len(args.models_dir) == 1:
+        out = Path(args.models_dir[0])
+    else:
+        out = Path(config.GENERATED_DIR) / "ensemble_classification.json"
+    return out / "classification.json" if out.is_dir() or not out.name else out
+
+
+def score(args, folders, images):
+    """log p(x | k) of every image and class, summed over the folders: (scores (N, K), classes (K,),
+    each folder's own scores)."""
+    import util
+    from rnn_draw import ensemble
+
+    members = []
+    for folder, (manifest, models) in zip(args.models_dir, folders):
+        if len(folders) > 1:
+            print(f"scoring with {folder}", flush=True)
+        tokens = util.tokens_for(manifest, images, args.data or manifest["dataset"])
+        members.append(util.class_log_likelihoods(manifest, models, tokens, args.batch_size,
+                                                  verbose=util.progress_verbosity()))
+    scores, classes = ensemble.product_of_experts(members)
+    return scores, classes, [their_scores for their_scores, _ in members]
 
 
 def main():
@@ -36,34 +81,37 @@ def main():
     import numpy as np
 
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
+    from rnn_draw import ensemble
 
-    manifest, models = util.load_models(args.models_dir)
-    if manifest["unconditional"]:
-        raise UserError(f"{args.models_dir} holds one model told nothing of classes: it samples and completes images "
-                        "but cannot compare classes; classify with per-class or --conditional models")
+    folders = [load_folder(folder) for folder in args.models_dir]
+    manifests = [manifest for manifest, _ in folders]
+    ensemble.check_same_classes(manifests, args.models_dir)
+    manifest, models = folders[0]
     dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
     if dataset.class_names != manifest["class_names"]:
         raise UserError(f"the data's classes {dataset.class_names} are not the models' {manifest['class_names']}")
     images, labels = util.first_images(dataset.x_test, dataset.y_test, args.num_images)
     if args.num_images and args.num_images > len(images):
         print(f"note: the test set has {len(images)} images; classifying all of them")
-    trained = np.isin(labels, list(models))
+    trained = np.logical_and.reduce([np.isin(labels, list(their)) for _, their in folders])
     if not trained.all():
         missing = sorted({manifest["class_names"][k] for k in set(labels[~trained].tolist())})
         if not args.only_trained_classes:
-            raise UserError(f"{args.models_dir} has no model for class(es) {', '.join(missing)}: train them, "
+            raise UserError(f"{' and '.join(args.models_dir)}: no model for class(es) {', '.join(missing)}: train them, "
                             "or pass --only_trained_classes to classify the other classes' images only")
         print(f"note: no models for {', '.join(missing)}; classifying the {trained.sum()} images of the other classes")
         images, labels = images[trained], labels[trained]
-    tokens = util.tokens_for(manifest, images, args.data or manifest["dataset"])
-    priors = np.full(len(models), 1 / len(models)) if args.uniform_priors else None
-    predictions, scores, classes = util.classify_tokens(manifest, models, tokens, priors, args.batch_size,
-                                                        verbose=util.progress_verbosity())
-    report = util.classification_report(manifest, labels, predictions, scores, classes)
+    scores, classes, members = score(args, folders, images)
+    prior = np.full(len(classes), -np.log(len(classes))) if args.uniform_priors else util.log_priors(manifest, classes)
+    report = util.classification_report(manifest, labels, util.bayes_rule(scores, classes, prior), scores, classes)
+    if len(folders) > 1:  # the sum of the members' log-likelihoods is no likelihood: report each member's
+        report.update(nll_true_class_nats=None, bits_per_dim_true_class=None, members=[
+            {"models_dir": folder, **util.classification_report(
+                their_manifest, labels, util.bayes_rule(their_scores, classes, prior), their_scores, classes)}
+            for folder, their_manifest, their_scores in zip(args.models_dir, manifests, members)
+        ])
     print(util.format_report(report))
-    out = Path(args.report or args.models_dir)
-    if out.is_dir() or not out.name:
-        out = out / "classification.json"
+    out = report_path(args)
     util.write_json(out, report)
     util.save_confusion_png(report, out.with_suffix(".png"))
     print(f"report written to {out} and {out.with_suffix('.png')}")

@@ -851,7 +851,12 @@ def classify_tokens(manifest, models, tokens, priors=None, batch_size=config.SCO
     """`classify` for already preprocessed tokens and loaded `models` {label: model}."""
     scores, labels = class_log_likelihoods(manifest, models, tokens, batch_size, verbose)
     prior = log_priors(manifest, labels) if priors is None else np.log(np.asarray(priors, dtype=np.float64))
-    return labels[np.argmax(scores + prior, axis=1)], scores, labels
+    return bayes_rule(scores, labels, prior), scores, labels
+
+
+def bayes_rule(scores, labels, log_prior):
+    """argmax_k [log p(x | k) + log p(k)] for scores (N, K) in nats: the predicted labels (N,)."""
+    return labels[np.argmax(scores + log_prior, axis=1)]
 
 
 def wilson_interval(successes, trials, z=1.959964):
@@ -897,10 +902,12 @@ def format_report(report):
     names = report["class_names"]
     width = max(5, *(len(name) for name in names))
     low, high = report["accuracy_95ci"]
-    lines = [
-        f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})",
-        f"test NLL under the true class: {report['nll_true_class_nats']:.2f} nats per image "
-        f"({report['bits_per_dim_true_class']:.4f} bits/dim, {report['levels']} levels)",
+    lines = [f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})"]
+    for member in report.get("members", [report]):  # an ensemble: each member's own figures
+        source = f" ({member['models_dir']} alone: accuracy {member['accuracy']:.4f})" if "models_dir" in member else ""
+        lines.append(f"test NLL under the true class: {member['nll_true_class_nats']:.2f} nats per image "
+                     f"({member['bits_per_dim_true_class']:.4f} bits/dim, {member['levels']} levels){source}")
+    lines += [
         "per-class accuracy: " + "  ".join(f"{n}: {a:.3f}" for n, a in report["per_class_accuracy"].items()),
         "confusion matrix (rows: true class, columns: predicted):",
         " " * width + "".join(f"{name:>{width + 1}}" for name in names),

@@ -1,0 +1,57 @@
+"""Ensembles of models folders: classification.py adds the folders' log-likelihoods per class."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+import classification
+import util
+from conftest import TINY_TRAINING, assert_one_line_error, run_script
+from rnn_draw import ensemble
+
+
+@pytest.fixture(scope="module")
+def row_models_dir(tmp_path_factory):
+    """Digits 0 and 1 in row mode at 5x5: other models and other preprocessing than tiny_models_dir."""
+    folder = tmp_path_factory.mktemp("row")
+    for digit in ("0", "1"):
+        result = run_script("train_mnist.py", "--digit", digit, "--num_images", "300", "--mode", "row", "--models_dir",
+                            folder, *TINY_TRAINING[:2], "--target_size", "5", *TINY_TRAINING[4:])
+        assert result.returncode == 0, result.stderr[-2000:]
+    return folder
+
+
+def test_the_ensemble_scores_are_the_sum_of_each_folders_log_likelihoods(tiny_models_dir, row_models_dir):
+    images = util.load_dataset("mnist-mini").x_test[:40]
+    folders = [util.load_models(tiny_models_dir), util.load_models(row_models_dir)]
+    args = argparse.Namespace(models_dir=[tiny_models_dir, row_models_dir], data="mnist-mini", batch_size=16)
+    scores, classes, members = classification.score(args, folders, images)
+    expected = sum(util.class_log_likelihoods(m, models, util.tokens_for(m, images))[0] for m, models in folders)
+    np.testing.assert_allclose(scores, expected, rtol=1e-9)
+    assert classes.tolist() == [0, 1] and len(members) == 2
+    assert not np.allclose(members[0], members[1])  # the folders really are different experts
+
+
+def test_product_of_experts_refuses_members_of_different_classes():
+    with pytest.raises(util.UserError, match="different classes"):
+        ensemble.product_of_experts([(np.zeros((2, 2)), np.array([0, 1])), (np.zeros((2, 2)), np.array([0, 2]))])
+
+
+def test_classification_with_two_folders_reports_the_ensemble_and_each_member(tiny_models_dir, row_models_dir, tmp_path):
+    result = run_script("classification.py", "--models_dir", tiny_models_dir, row_models_dir, "--data", "mnist-mini",
+                        "--only_trained_classes", "--report", tmp_path / "ensemble.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "ensemble.json").read_text())
+    assert [m["models_dir"] for m in report["members"]] == [str(tiny_models_dir), str(row_models_dir)]
+    assert report["nll_true_class_nats"] is None and all(m["nll_true_class_nats"] > 0 for m in report["members"])
+    assert report["num_images"] == 200 and report["accuracy"] >= 0.8
+    assert f"{row_models_dir} alone: accuracy" in result.stdout
+
+
+def test_an_ensemble_of_folders_with_other_classes_is_refused(tiny_models_dir, tmp_path):
+    result = run_script("train_cifar.py", "--class_name", "cat", "--data", "cifar10-mini", "--models_dir", tmp_path,
+                        "--units", "4", "--epochs", "1", "--target_size", "4")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_one_line_error(run_script("classification.py", "--models_dir", tiny_models_dir, tmp_path), "same classes")
