@@ -44,6 +44,7 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     read_picture,
     to_grayscale,
 )
+from rnn_draw import hybrid  # noqa: E402
 from rnn_draw.distribute import data_parallel, use_mixed_precision  # noqa: E402, F401
 from rnn_draw.pictures import (  # noqa: E402, F401
     check_fits,
@@ -179,13 +180,14 @@ class TokenBatches(keras.utils.PyDataset):
     """Streams (one-hot inputs float32, integer targets) batches from uint8 tokens (N, T[, width]).
 
     Memory stays proportional to the batch: the data set is held once, as uint8 tokens. With
-    `labels` and `num_classes`, each image's class one-hot is appended to its inputs.
+    `labels` and `num_classes`, each image's class one-hot is appended to its inputs. With
+    `width` (hybrid training), batches are (tokens (B, steps, width) int32, labels (B,) int32).
     """
 
-    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED, labels=None, num_classes=0):
+    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED, labels=None, num_classes=0, width=None):
         super().__init__()
         self.tokens, self.levels, self.batch_size, self.shuffle = tokens, levels, batch_size, shuffle
-        self.labels, self.num_classes = labels, num_classes
+        self.labels, self.num_classes, self.width = labels, num_classes, width
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(tokens)) if shuffle else np.arange(len(tokens))
 
@@ -195,6 +197,8 @@ class TokenBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
         batch = self.tokens[rows]
+        if self.width:
+            return as_steps(batch, self.width).astype(np.int32), self.labels[rows].astype(np.int32)
         conditions = class_one_hot(self.labels[rows], self.num_classes) if self.num_classes else None
         return one_hot_inputs(batch, self.levels, conditions), batch.astype(np.int32)
 
@@ -291,25 +295,32 @@ def train_model(
     verbose=None,
     callbacks=(),
     initial_epoch=0,
+    discriminative_weight=0.0,
+    log_prior=None,
 ):
     """Fit `model` to tokens (N, T[, width]): the target at step t is step t (inputs shifted by one).
 
     `labels` (N,) are needed by a conditional model. Adam and cross-entropy (compiled in
     `create_model`). A seeded shuffle's first `validation_split` is held out. `verbose` None picks
-    `progress_verbosity()`. Returns the history:
+    `progress_verbosity()`. A conditional model with `discriminative_weight` W > 0 is trained on its
+    generative loss plus W times the cross-entropy of the Bayes posterior with `log_prior` (K,)
+    (rnn_draw/hybrid.py; K times the compute). Returns the history:
     per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
-    levels, num_classes = levels_of(model), num_classes_of(model)
+    levels, num_classes, width = levels_of(model), num_classes_of(model), width_of(model)
+    fitted = model
+    if discriminative_weight:
+        fitted = hybrid.bayes_model(model, logits_model(model), levels, width, num_classes, discriminative_weight,
+                                    log_prior, dims=tokens[0].size)
     order = np.random.default_rng(seed).permutation(len(tokens))
     num_val = int(len(tokens) * validation_split) if len(tokens) > 1 else 0
     train, val = order[num_val:], order[:num_val]
 
     def batches(rows, size, shuffle):
-        return TokenBatches(
-            tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows], num_classes
-        )
+        return TokenBatches(tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows],
+                            num_classes, width if discriminative_weight else None)
 
-    history = model.fit(
+    history = fitted.fit(
         batches(train, batch_size, True),
         validation_data=batches(val, max(batch_size, 256), False) if num_val else None,
         epochs=epochs,
@@ -437,21 +448,22 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch, saves the model (optimizer state included) and the history so far, atomically,
     as MODEL.ckpt.keras and MODEL.ckpt.json: what `--resume` continues from."""
 
-    def __init__(self, models_dir, label, history):
+    def __init__(self, models_dir, label, history, target):
         super().__init__()
+        self.target = target  # the model to save: not the one fitted when that one wraps it (hybrid training)
         self.paths = checkpoint_paths(models_dir, label)
         self.history = {key: list(values) for key, values in history.items()}
         self.went_nan = False
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {key: float(value) for key, value in (logs or {}).items()}
-        if not all(map(math.isfinite, logs.values())) or not all_finite(self.model):
+        if not all(map(math.isfinite, logs.values())) or not all_finite(self.target):
             self.went_nan = True  # never checkpoint such weights: the last good epoch stays
             self.model.stop_training = True
             return
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
-        atomic_write(self.paths[0], self.model.save)
+        atomic_write(self.paths[0], self.target.save)
         write_json(self.paths[1], {"epochs_done": epoch + 1, "history": self.history})
 
 
@@ -503,14 +515,16 @@ def train_classes(
         model = load_model(ckpt_model) if state else create_model(setup["levels"], **model_options)
         print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
-        checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}))
+        checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model)
         guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
         if early_stopping:
             guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
+        counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
         try:
             train_model(
                 model, tokens, labels[chosen] if num_classes else None, initial_epoch=state.get("epochs_done", 0),
-                callbacks=guards + list(callbacks), **train_options,
+                callbacks=guards + list(callbacks), log_prior=np.log(np.maximum(counts, 1) / counts.sum()),
+                **train_options,
             )
         except KeyboardInterrupt:
             done = read_json(ckpt_state).get("epochs_done", 0)
@@ -523,7 +537,6 @@ def train_classes(
             raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
                             f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
         save_model(model, models_dir, label)
-        counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
         write_json(Path(models_dir) / f"{model_name(label)}.json", {
             **(record or {}),
             "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
@@ -559,8 +572,8 @@ def train_from_flags(args, classes, dataset):
             model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
             resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
             batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-            record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
-                    "epochs": args.epochs},
+            discriminative_weight=args.discriminative_weight, record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
+                    "epochs": args.epochs, "discriminative_weight": args.discriminative_weight},
         )
     print(f"models written to {args.models_dir}/")
 

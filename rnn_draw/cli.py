@@ -154,6 +154,10 @@ def add_model_flags(parser, defaults):
     classes.add_argument("--unconditional", action="store_true",
                          help="one model for all classes trained, told nothing of classes: it samples and completes "
                               "any of them, but cannot classify")
+    add("--discriminative_weight", type=number(float, 0, 100), default=0.0, metavar="W",
+        help="with --conditional: add W times the cross-entropy of the Bayes posterior to the loss, so training also "
+             "separates the classes (hybrid training; each step scores every image under every class, so K times "
+             "the compute), 0-100 (default: %(default)s, plain generative training)")
     add("--cell", choices=("gru", "lstm", "simple"), default=config.CELL, help="recurrent cell (default: %(default)s)")
     add("--units", type=positive(int, 65_536), default=config.UNITS, help="units per recurrent layer (default: %(default)s)")
     add("--layers", type=positive(int, 16), default=config.LAYERS, help="stacked recurrent layers, 1-16 (default: %(default)s)")
@@ -183,6 +187,8 @@ def parse_with_recipe(parser):
 
 
 def check_model_flags(parser, args):
+    if args.discriminative_weight and not args.conditional:
+        parser.error("--discriminative_weight needs --conditional: the posterior compares classes within one model")
     if args.binarize:
         args.max_intensity = 1
 
