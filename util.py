@@ -17,7 +17,6 @@ Everything is Keras 3 and backend-agnostic: set KERAS_BACKEND to tensorflow, jax
 
 import contextlib
 import functools
-import json
 import math
 import shlex
 import sys
@@ -572,8 +571,10 @@ def train_from_flags(args, classes, dataset):
             model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
             resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
             batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-            discriminative_weight=args.discriminative_weight, record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
-                    "epochs": args.epochs, "discriminative_weight": args.discriminative_weight},
+            discriminative_weight=args.discriminative_weight, record={
+                "command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
+                "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
+            },
         )
     print(f"models written to {args.models_dir}/")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import util
-from conftest import MAX_INTENSITY, SIZE, run_script
+from conftest import run_script
 from rnn_draw import judge
 
 
