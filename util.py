@@ -474,7 +474,7 @@ def checkpoint_paths(models_dir, label):
 
 def train_classes(
     images, labels, classes, models_dir, setup, model_options=None, resume=False, early_stopping=None,
-    callbacks=(), record=None, **train_options,
+    callbacks=(), record=None, init_from=None, **train_options,
 ):
     """Train and save a model per class in `classes` (or one conditional or unconditional model for all of them).
 
@@ -483,8 +483,9 @@ def train_classes(
     `resume`, a class with a checkpoint continues from it (optimizer state included) up to the
     requested epochs, and a class already done is skipped. `early_stopping` is a patience in epochs
     on the validation loss. `model_options` go to `create_model`, `train_options` to `train_model`;
-    `record` (the command, say) joins each model's JSON record. A model whose weights stop being
-    finite numbers is never saved: the file already there stays.
+    `record` (the command, say) joins each model's JSON record. `init_from` is a models folder of
+    the same settings whose finished models give each new model its starting weights (fine-tuning).
+    A model whose weights stop being finite numbers is never saved: the file already there stays.
     Returns the folder's manifest.
     """
     manifest = open_manifest(models_dir, setup)
@@ -512,6 +513,11 @@ def train_classes(
             continue
         state = read_json(ckpt_state) if resume else {}
         model = load_model(ckpt_model) if state else create_model(setup["levels"], **model_options)
+        if init_from and not state:
+            check_settings(Path(init_from) / MANIFEST, read_json(Path(init_from) / MANIFEST), manifest)
+            start = load_model(model_path(init_from, label))
+            check_structure(model_path(init_from, label), start, manifest)
+            model.set_weights(start.get_weights())
         print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
         checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model)
@@ -571,7 +577,7 @@ def train_from_flags(args, classes, dataset):
             model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
             resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
             batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-            discriminative_weight=args.discriminative_weight, record={
+            discriminative_weight=args.discriminative_weight, init_from=args.init_from, record={
                 "command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
                 "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
             },

@@ -170,6 +170,9 @@ def add_model_flags(parser, defaults):
     add("--distribute", action="store_true",
         help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
     add("--mixed_precision", action="store_true", help="bfloat16 compute, float32 weights, softmax and loss")
+    add("--init_from", default=None, metavar="DIR",
+        help="start each model from the finished model of the same class in DIR (same settings), not from "
+             "random weights: fine-tuning, e.g. with --discriminative_weight")
     add("--resume", action="store_true",
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
     add("--early_stopping", type=positive(int, 10_000), default=None, metavar="PATIENCE",

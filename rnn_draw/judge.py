@@ -24,10 +24,16 @@ def fit_judge(train_levels, train_labels, max_intensity, seed=0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     rows = np.random.default_rng(seed).permutation(len(train_levels))[:MAX_TRAIN_IMAGES]
     scale = FunctionTransformer(lambda x: as_vectors(x) / max_intensity)
-    judge = make_pipeline(scale, LogisticRegression(max_iter=300, C=1.0))
-    return judge.fit(np.asarray(train_levels)[rows], np.asarray(train_labels)[rows])
+    judge = make_pipeline(scale, LogisticRegression(max_iter=1000))
+    with warnings.catch_warnings():  # its accuracy on real test images, printed beside, says how good it is
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return judge.fit(np.asarray(train_levels)[rows], np.asarray(train_labels)[rows])
 
 
 def recognised(judge, samples, label):

@@ -70,3 +70,16 @@ def test_hybrid_training_from_the_command_line(tmp_path):
     record = json.loads((tmp_path / "model_all.json").read_text())
     assert record["discriminative_weight"] == 0.5 and util.load_models(tmp_path)[1].keys() == set(range(10))
     assert_one_line_error(run_script("train_mnist.py", "--digit", "3", "--discriminative_weight", "1"), "--conditional")
+
+
+def test_fine_tuning_starts_from_the_given_folders_weights(tmp_path):
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    common = ["--all_digits", "--conditional", "--num_images", "20", *TINY_TRAINING[:-4], "--epochs", "1"]
+    assert run_script("train_mnist.py", *common, "--models_dir", first).returncode == 0
+    result = run_script("train_mnist.py", *common, "--models_dir", tuned, "--init_from", first,
+                        "--discriminative_weight", "1", "--learning_rate", "1e-9")
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after = (util.load_model(folder / "model_all.keras").get_weights() for folder in (first, tuned))
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(before, after))
+    other = run_script("train_mnist.py", *common, "--units", "8", "--models_dir", tmp_path / "x", "--init_from", first)
+    assert_one_line_error(other, "units")
