@@ -14,25 +14,40 @@ GATES = {"gru": 3, "lstm": 4, "simple": 1}  # weight blocks per recurrent cell
 def available_bytes():
     """Memory this process can still take: the least of the free RAM (MemAvailable), the cgroup's
     limit and the address-space limit (`ulimit -v`), whichever of them this system reports."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    limits = []
+    limits = [_free_ram(), _cgroup_room(), _address_space_room()]
+    known = [limit for limit in limits if limit is not None]
+    return max(0, min(known)) if known else float("inf")
+
+
+def _free_ram():
     try:
         with open("/proc/meminfo") as meminfo:
-            limits += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
-    except OSError:
-        limits.append(os.sysconf("SC_AVPHYS_PAGES") * page)
+            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            return None  # a system that reports neither (macOS): no check
+
+
+def _cgroup_room():
     try:
         with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
             text = limit.read().strip()
-            if text != "max":
-                limits.append(int(text) - int(used.read()))
+            return None if text == "max" else int(text) - int(used.read())
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def _address_space_room():
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
         with open("/proc/self/statm") as statm:
-            limits.append(soft - int(statm.read().split()[0]) * page)
-    return max(0, min(limits))
+            return soft - int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return soft
 
 
 def readable(nbytes):
