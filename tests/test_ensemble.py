@@ -55,3 +55,13 @@ def test_an_ensemble_of_folders_with_other_classes_is_refused(tiny_models_dir, t
                         "--units", "4", "--epochs", "1", "--target_size", "4")
     assert result.returncode == 0, result.stderr[-2000:]
     assert_one_line_error(run_script("classification.py", "--models_dir", tiny_models_dir, tmp_path), "same classes")
+
+
+@pytest.mark.parametrize("script, recipe, data", [("train_mnist.py", "best-mnist-cpu", "mnist-mini"),
+                                                  ("train_cifar.py", "best-cifar-cpu", "cifar10-mini")])
+def test_the_best_cpu_recipes_run_tiny(script, recipe, data, tmp_path):
+    result = run_script(script, "--all_digits", "--recipe", recipe, "--data", data, "--num_images", "5", "--epochs", "1",
+                        "--units", "8", "--target_size", "4", "--models_dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((tmp_path / "model_all.json").read_text())
+    assert record["settings"]["conditional"] and record["epochs"] == 1 and sum(record["train_counts"].values()) == 50
