@@ -50,13 +50,12 @@ def load_folder(models_dir):
 
 
 def report_path(args):
+    """--report (a folder gets classification.json), else the models folder's, or generated/ for an ensemble."""
     if args.report:
-        out = Path(args.report)
-    elif len(args.models_dir) == 1:
-        out = Path(args.models_dir[0])
-    else:
-        out = Path(config.GENERATED_DIR) / "ensemble_classification.json"
-    return out / "classification.json" if out.is_dir() or not out.name else out
+        return cli.output_file(args.report, "classification.json")
+    if len(args.models_dir) == 1:
+        return Path(args.models_dir[0]) / "classification.json"
+    return Path(config.GENERATED_DIR) / "ensemble_classification.json"
 
 
 def score(args, folders, images):

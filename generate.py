@@ -78,9 +78,7 @@ def parse_args():
 
 def output_path(args, stem, index=None, suffix=".png"):
     """--out (numbered when one call writes several; a folder gets STEM inside), else generated/STEM[_INDEX].png."""
-    out = Path(args.out) if args.out else Path(config.GENERATED_DIR) / stem
-    if out.is_dir() or not out.name:
-        out = out / stem
+    out = cli.output_file(args.out, stem) if args.out else Path(config.GENERATED_DIR) / stem
     return out.with_name(out.stem + ("" if index is None else f"_{index}") + suffix)
 
 
@@ -122,8 +120,7 @@ def images_to_complete(args, manifest, label):
         images = images[: args.num_images]
         if len(images) == 0:
             raise UserError(f"no test images of class {class_name(manifest, label)} in the data")
-    tokens = util.tokens_for(manifest, images, args.image or args.data or manifest["dataset"])
-    return util.tokens_to_images(tokens, manifest["target_size"], manifest["channels"])
+    return util.levels_for(manifest, images, args.image or args.data or manifest["dataset"])
 
 
 def draw_completions(args, manifest, model, label, images_of=None):
@@ -177,13 +174,10 @@ def real_levels(args, manifest):
     """The data set's training and test images as the models see them: (level images, labels) of each."""
     import util
 
-    dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
-    as_levels = [
-        util.tokens_to_images(util.tokens_for(manifest, images, args.data or manifest["dataset"]),
-                              manifest["target_size"], manifest["channels"])
-        for images in (dataset.x_train, dataset.x_test)
-    ]
-    return (as_levels[0], dataset.y_train), (as_levels[1], dataset.y_test)
+    source = args.data or manifest["dataset"]
+    dataset = util.load_dataset(source, manifest["dataset"])
+    return ((util.levels_for(manifest, dataset.x_train, source), dataset.y_train),
+            (util.levels_for(manifest, dataset.x_test, source), dataset.y_test))
 
 
 def evaluate(args, manifest, models, labels):
@@ -198,13 +192,18 @@ def evaluate(args, manifest, models, labels):
     temperatures = args.temperatures or [args.temperature]
     report = {"judge_accuracy_real_test": accuracy, "num_samples": args.num_samples, "models_dir": args.models_dir,
               "temperatures": {}}
+    references = {}  # per class: its training images indexed, and the real test images' figures
+    for label in labels:
+        training = judge.TrainingImages(train if label is None else train[train_labels == label])
+        real_test = (test if label is None else test[test_labels == label])[: args.num_samples]
+        references[label] = training, judge.real_figures(referee, real_test, label, training)
     for temperature in temperatures:
         per_class = {}
         for label in labels:
-            chosen = slice(None) if label is None else train_labels == label
-            real_test = test[slice(None) if label is None else test_labels == label][: args.num_samples]
+            training, real = references[label]
             samples = util.sample(models[label], args.num_samples, manifest, temperature, args.seed, condition(manifest, label))
-            per_class[class_name(manifest, label)] = judge.judge_class(referee, samples, label, train[chosen], real_test)
+            per_class[class_name(manifest, label)] = {
+                "samples": len(samples), **judge.figures_of(referee, samples, label, training), **real}
         figures = per_class[class_name(manifest, labels[0])] if len(labels) == 1 else judge.overall(per_class)
         print(f"temperature {temperature:g}" + ("" if len(labels) == 1 else f", mean over {len(labels)} classes") + ":")
         for line in judge.summary_lines(figures, accuracy):

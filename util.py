@@ -646,6 +646,11 @@ def tokens_for(manifest, images, source="the data"):
     return to_tokens(images, manifest["target_size"], manifest["max_intensity"], manifest["mode"])
 
 
+def levels_for(manifest, images, source="the data"):
+    """Raw images (N, H, W[, C]) as the models see them: level images (N, S, S[, C]) uint8."""
+    return tokens_to_images(tokens_for(manifest, images, source), manifest["target_size"], manifest["channels"])
+
+
 # ------------------------------------------------------------------------------------------------
 # Sample: one recurrent step per pixel for the whole batch, carrying the state, in one compiled call
 # ------------------------------------------------------------------------------------------------

@@ -196,6 +196,12 @@ def check_model_flags(parser, args):
         args.max_intensity = 1
 
 
+def output_file(path, default_name):
+    """An output path as given, or `default_name` inside it when it names a folder (`--out .`)."""
+    path = Path(path)
+    return path / default_name if path.is_dir() or not path.name else path
+
+
 def class_label(text, class_names):
     """A class given by index or by name -> its integer label, or a UserError naming the choices."""
     if text in class_names:

@@ -43,19 +43,26 @@ def recognised(judge, samples, label):
     return float(np.mean(predicted == label)), {int(k): float(n / len(predicted)) for k, n in zip(classes, counts)}
 
 
-def copied(samples, train_levels):
-    """Share of `samples` identical to some training image (levels compared exactly)."""
-    seen = {bytes(row) for row in np.asarray(train_levels, dtype=np.uint8).reshape(len(train_levels), -1)}
-    return float(np.mean([bytes(row) in seen for row in np.asarray(samples, dtype=np.uint8).reshape(len(samples), -1)]))
+class TrainingImages:
+    """A class's real training images, indexed once: exact copies (a set of byte strings) and the
+    nearest neighbour of any image (Euclidean, in levels)."""
 
+    def __init__(self, train_levels):
+        from sklearn.neighbors import NearestNeighbors
 
-def median_nearest_distance(images, train_levels):
-    """Median over `images` of the distance to the nearest training image (0 for a copy)."""
-    from sklearn.neighbors import NearestNeighbors
+        vectors = np.asarray(train_levels, dtype=np.uint8).reshape(len(train_levels), -1)
+        self.seen = {bytes(row) for row in vectors}
+        self.neighbours = NearestNeighbors(n_neighbors=1).fit(vectors.astype(np.float32))
 
-    neighbours = NearestNeighbors(n_neighbors=1).fit(as_vectors(train_levels))
-    distances, _ = neighbours.kneighbors(as_vectors(images))
-    return float(np.median(distances))
+    def copied(self, images):
+        """Share of `images` identical to some training image (levels compared exactly)."""
+        rows = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
+        return float(np.mean([bytes(row) in self.seen for row in rows]))
+
+    def median_nearest_distance(self, images):
+        """Median over `images` of the distance to the nearest training image (0 for a copy)."""
+        distances, _ = self.neighbours.kneighbors(as_vectors(images))
+        return float(np.median(distances))
 
 
 def diversity(images):
@@ -68,27 +75,19 @@ def diversity(images):
     return float(distances.sum() / (len(images) * (len(images) - 1)))
 
 
-def judge_class(judge, samples, label, train_levels, test_levels):
-    """Every figure for one class's samples, with the real test images' figure beside each.
+def figures_of(judge, images, label, training):
+    """recognised (unless `label` is None), judged_as, copied, nearest_train_distance and diversity
+    of level images (N, ...) against a class's `TrainingImages`."""
+    share, judged_as = recognised(judge, images, -1 if label is None else label)
+    figures = {} if label is None else {"recognised": share}
+    return {**figures, "judged_as": judged_as, "copied": training.copied(images),
+            "nearest_train_distance": training.median_nearest_distance(images), "diversity": diversity(images)}
 
-    `label` None (a model told no class) skips recognition; `train_levels` and `test_levels` are
-    the class's real images (all classes' for a model told no class).
-    """
-    figures = {"samples": len(samples)}
-    if label is not None:
-        figures["recognised"], figures["judged_as"] = recognised(judge, samples, label)
-        figures["recognised_real_test"] = recognised(judge, test_levels, label)[0]
-    else:
-        figures["judged_as"] = recognised(judge, samples, -1)[1]
-    figures.update({
-        "copied": copied(samples, train_levels),
-        "copied_real_test": copied(test_levels, train_levels),
-        "nearest_train_distance": median_nearest_distance(samples, train_levels),
-        "nearest_train_distance_real_test": median_nearest_distance(test_levels, train_levels),
-        "diversity": diversity(samples),
-        "diversity_real_test": diversity(test_levels),
-    })
-    return figures
+
+def real_figures(judge, test_levels, label, training):
+    """The same figures for real test images, named `..._real_test`: what samples are compared with."""
+    figures = figures_of(judge, test_levels, label, training)
+    return {f"{key}_real_test": value for key, value in figures.items() if key != "judged_as"}
 
 
 def summary_lines(figures, judge_accuracy):

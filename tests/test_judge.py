@@ -27,8 +27,9 @@ def test_the_independent_classifier_recognises_real_test_images(mini_levels):
 def test_planted_copies_of_training_images_are_counted_as_copied(mini_levels):
     (train, _), (test, _) = mini_levels
     samples = np.concatenate([train[[5, 17, 300]], test[:7]])  # 3 copies among 10
-    assert judge.copied(samples, train) == pytest.approx(0.3)
-    assert judge.median_nearest_distance(train[:9], train) == 0
+    training = judge.TrainingImages(train)
+    assert training.copied(samples) == pytest.approx(0.3)
+    assert training.median_nearest_distance(train[:9]) == 0
 
 
 def test_identical_samples_have_no_diversity_and_different_ones_have_some(mini_levels):
