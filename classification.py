@@ -5,6 +5,8 @@ log-likelihood under the true class and the confusion matrix; writes a JSON repo
 confusion matrix as a PNG. --num_images N classifies the first N test images, as in the tutorial.
 Several --models_dir folders make an ensemble (a product of experts): their log p(x | k) are added
 per class, each folder scoring the images with its own preprocessing.
+--split validation classifies instead the training images that the models' own training held out
+for validation: a figure to choose between runs (seeds, settings) by, leaving the test set alone.
 Example (the tutorial's command):  python classification.py --num_images=10000
 Ensemble:  python classification.py --models_dir trained/mnist_models trained/conditional
 """
@@ -19,12 +21,16 @@ def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--num_images", type=cli.positive(int), default=None, metavar="N",
                         help="classify the first N test images (default: all)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="test: the test images; validation: the training images the models' training held out "
+                             "(--validation_split), to choose between runs without touching the test set (default: test)")
     parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None, help="picks the default --models_dir (default: mnist)")
     parser.add_argument("--models_dir", nargs="+", default=None, metavar="DIR",
                         help=f"trained models; several folders with the same classes make an ensemble "
                              f"(default: {config.MNIST_MODELS_DIR})")
     parser.add_argument("--data", default=None, metavar="NAME_OR_PATH",
-                        help="test images: a data set name or a path, as in training (default: the models' data set)")
+                        help="the images: a data set name or a path, as in training (default: the models' data set; "
+                             "with --split validation, the data they were trained on)")
     parser.add_argument("--batch_size", type=cli.positive(int, 65_536), default=config.SCORE_BATCH_SIZE,
                         help="images scored at once, 1-65536; fewer if they would not fit in memory (default: %(default)s)")
     parser.add_argument("--uniform_priors", action="store_true", help="ignore class frequencies: p(k) = 1/K")
@@ -35,6 +41,8 @@ def parse_args():
                              f"for an ensemble {config.GENERATED_DIR}/ensemble_classification.json)")
     args = parser.parse_args()
     args.models_dir = args.models_dir or [config.MODELS_DIRS[args.dataset or "mnist"]]
+    if args.split == "validation" and len(args.models_dir) > 1:
+        parser.error("--split validation takes one --models_dir: each folder's training held out its own images")
     return args
 
 
@@ -51,11 +59,39 @@ def load_folder(models_dir):
 
 def report_path(args):
     """--report (a folder gets classification.json), else the models folder's, or generated/ for an ensemble."""
+    name = "classification.json" if args.split == "test" else "classification_validation.json"
     if args.report:
-        return cli.output_file(args.report, "classification.json")
+        return cli.output_file(args.report, name)
     if len(args.models_dir) == 1:
-        return Path(args.models_dir[0]) / "classification.json"
+        return Path(args.models_dir[0]) / name
     return Path(config.GENERATED_DIR) / "ensemble_classification.json"
+
+
+def split_images(args, manifest):
+    """(images, labels) to classify: the first --num_images of the test split, or of the training
+    images that the models' training held out for validation."""
+    import util
+
+    runs = util.training_runs(args.models_dir[0]) if args.split == "validation" else []
+    trained_on = {run.get("data") for run in runs}
+    if not args.data and len(trained_on) > 1:
+        raise UserError(f"{args.models_dir[0]}: its models were trained on different data ({', '.join(sorted(map(str, trained_on)))}); "
+                        "say which with --data")
+    data = args.data or (trained_on.pop() if runs else None) or manifest["dataset"]
+    dataset = util.load_dataset(data, manifest["dataset"])
+    if dataset.class_names != manifest["class_names"]:
+        raise UserError(f"the data's classes {dataset.class_names} are not the models' {manifest['class_names']}")
+    if runs:
+        images, labels = util.held_out_images(dataset.x_train, dataset.y_train, runs)
+        if not len(images):
+            raise UserError(f"{args.models_dir[0]}: its training held out no images (--validation_split 0)")
+        print(f"classifying the {len(images)} training images that {args.models_dir[0]}'s training held out")
+    else:
+        images, labels = dataset.x_test, dataset.y_test
+    chosen = util.first_images(images, labels, args.num_images)
+    if args.num_images and args.num_images > len(images):
+        print(f"note: the {args.split} split has {len(images)} images; classifying all of them")
+    return chosen
 
 
 def score(args, folders, images):
@@ -86,12 +122,7 @@ def main():
     manifests = [manifest for manifest, _ in folders]
     ensemble.check_same_classes(manifests, args.models_dir)
     manifest, models = folders[0]
-    dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
-    if dataset.class_names != manifest["class_names"]:
-        raise UserError(f"the data's classes {dataset.class_names} are not the models' {manifest['class_names']}")
-    images, labels = util.first_images(dataset.x_test, dataset.y_test, args.num_images)
-    if args.num_images and args.num_images > len(images):
-        print(f"note: the test set has {len(images)} images; classifying all of them")
+    images, labels = split_images(args, manifest)
     trained = np.logical_and.reduce([np.isin(labels, list(their)) for _, their in folders])
     if not trained.all():
         missing = sorted({manifest["class_names"][k] for k in set(labels[~trained].tolist())})
@@ -103,6 +134,7 @@ def main():
     scores, classes, members = score(args, folders, images)
     prior = np.full(len(classes), -np.log(len(classes))) if args.uniform_priors else util.log_priors(manifest, classes)
     report = util.classification_report(manifest, labels, util.bayes_rule(scores, classes, prior), scores, classes)
+    report["split"] = args.split
     if len(folders) > 1:  # the sum of the members' log-likelihoods is no likelihood: report each member's
         report.update(nll_true_class_nats=None, bits_per_dim_true_class=None, members=[
             {"models_dir": folder, **util.classification_report(

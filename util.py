@@ -39,6 +39,8 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     Dataset,
     first_images,
     first_of_each_class,
+    held_out_images,
+    held_out_rows,
     load_dataset,
     read_picture,
     to_grayscale,
@@ -311,9 +313,8 @@ def train_model(
     if discriminative_weight:
         fitted = hybrid.bayes_model(model, logits_model(model), levels, width, num_classes, discriminative_weight,
                                     log_prior, dims=tokens[0].size)
-    order = np.random.default_rng(seed).permutation(len(tokens))
-    num_val = int(len(tokens) * validation_split) if len(tokens) > 1 else 0
-    train, val = order[num_val:], order[:num_val]
+    train, val = held_out_rows(len(tokens), validation_split, seed)
+    num_val = len(val)
 
     def batches(rows, size, shuffle):
         return TokenBatches(tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows],
@@ -557,9 +558,12 @@ def train_from_flags(args, classes, dataset):
     """Train what a training script's parsed flags ask for on `dataset` (its training split): the
     first --num_images images of each class in `classes`, as the tutorial takes them."""
     images, labels, short = first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
-    for label, count in short.items():
-        print(f"note: class {dataset.class_names[label]} has {count} training images, fewer than "
-              f"--num_images {args.num_images}; using all of them", flush=True)
+    if short:  # the tutorial's --num_images=60000 means "all of them": one line, not one per class
+        names = ", ".join(dataset.class_names[label] for label in short)
+        print(f"note: --num_images {args.num_images} is more than class(es) {names} have; each uses all of its "
+              f"images ({min(short.values())} to {max(short.values())})" if len(short) > 1 else
+              f"note: class {names} has {min(short.values())} training images, fewer than --num_images "
+              f"{args.num_images}; using all of them", flush=True)
     if args.grayscale:
         images = to_grayscale(images)
     channels = 1 if images.ndim == 3 else images.shape[-1]
@@ -580,6 +584,7 @@ def train_from_flags(args, classes, dataset):
             discriminative_weight=args.discriminative_weight, init_from=args.init_from, record={
                 "command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
                 "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
+                "seed": args.seed, "validation_split": args.validation_split,
             },
         )
     print(f"models written to {args.models_dir}/")
@@ -613,6 +618,20 @@ def load_models(models_dir):
     if not models:
         raise UserError(f"{models_dir}: no finished models here yet (only checkpoints?)")
     return manifest, models if manifest["unconditional"] else dict(sorted(models.items()))
+
+
+def training_runs(models_dir):
+    """The records of the finished models in `models_dir` (command, data, train_counts, seed,
+    validation_split, ...): what `held_out_images` needs to find the images their training held out."""
+    paths = sorted(p for p in Path(models_dir).glob("model_*.json") if ".ckpt" not in p.name)
+    runs = [read_json(path) for path in paths]
+    for path, run in zip(paths, runs):
+        if "seed" not in run or "validation_split" not in run:
+            raise UserError(f"{path}: the record does not say which images its training held out (no seed or "
+                            "validation_split: trained before records kept them)")
+    if not runs:
+        raise UserError(f"{models_dir}: no finished models here")
+    return runs
 
 
 def check_settings(path, recorded, manifest):
@@ -930,7 +949,7 @@ def format_report(report):
     lines = [f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})"]
     for member in report.get("members", [report]):  # an ensemble: each member's own figures
         source = f" ({member['models_dir']} alone: accuracy {member['accuracy']:.4f})" if "models_dir" in member else ""
-        lines.append(f"test NLL under the true class: {member['nll_true_class_nats']:.2f} nats per image "
+        lines.append(f"{report.get('split', 'test')} NLL under the true class: {member['nll_true_class_nats']:.2f} nats per image "
                      f"({member['bits_per_dim_true_class']:.4f} bits/dim, {member['levels']} levels){source}")
     lines += [
         "per-class accuracy: " + "  ".join(f"{n}: {a:.3f}" for n, a in report["per_class_accuracy"].items()),

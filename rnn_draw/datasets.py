@@ -345,11 +345,38 @@ def first_of_each_class(images, labels, classes, num_images=None):
 
     Returns (images, labels, short): `short` maps each class with fewer images to how many it has.
     """
-    chosen = np.zeros(len(labels), dtype=bool)
-    short = {}
-    for label in classes:
-        rows = np.flatnonzero(labels == label)
-        if num_images is not None and len(rows) < num_images:
-            short[label] = len(rows)
-        chosen[rows[:num_images]] = True
+    available = np.bincount(labels, minlength=max(classes, default=0) + 1)
+    short = {label: int(available[label]) for label in classes if num_images is not None and available[label] < num_images}
+    chosen = first_rows_of_each_class(labels, {label: num_images for label in classes})
     return images[chosen], labels[chosen], short
+
+
+def first_rows_of_each_class(labels, counts):
+    """Mask (N,) of the first counts[k] rows of each class k (all of them when None), in the data's order."""
+    chosen = np.zeros(len(labels), dtype=bool)
+    for label, count in counts.items():
+        chosen[np.flatnonzero(labels == label)[:count]] = True
+    return chosen
+
+
+def held_out_rows(count, fraction, seed):
+    """(kept, held out): row indices of `count` training images, whose seeded shuffle's first
+    `fraction` is held out for validation (none when count is 1)."""
+    order = np.random.default_rng(seed).permutation(count)
+    num_val = int(count * fraction) if count > 1 else 0
+    return order[num_val:], order[:num_val]
+
+
+def held_out_images(images, labels, runs):
+    """The training images that a folder's training runs held out for validation, in the data's order.
+
+    `runs` are the models' records: each trained on the first train_counts[k] images of each class k
+    it counts (all of them for a conditional model, one class for a per-class one) and held out
+    `held_out_rows(...)` of them with its `seed` and `validation_split`. Returns (images, labels).
+    """
+    rows = []
+    for run in runs:
+        chosen = np.flatnonzero(first_rows_of_each_class(labels, {int(k): n for k, n in run["train_counts"].items()}))
+        rows.append(chosen[held_out_rows(len(chosen), run["validation_split"], run["seed"])[1]])
+    rows = np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.intp)
+    return images[rows], labels[rows]

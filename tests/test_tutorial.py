@@ -132,3 +132,57 @@ def test_an_unconditional_model_refuses_to_classify_or_to_draw_a_chosen_class(un
                           "cannot compare classes")
     assert_one_line_error(run_script("generate.py", "--models_dir", unconditional_dir, "--digit", "3"),
                           "told nothing of classes")
+
+
+# --- choosing between runs on the images their training held out ------------------------------
+
+
+@pytest.fixture(scope="module")
+def held_out_runs(tmp_path_factory):
+    """Digits 3 and 5 trained one model each, and one conditional model, with held-out images."""
+    folders = {"per_class": tmp_path_factory.mktemp("per_class"), "conditional": tmp_path_factory.mktemp("conditional")}
+    common = ["--data", "mnist-mini", "--num_images", "60", "--validation_split", "0.25", "--seed", "4", *TINY]
+    for extra, folder in ((["--digit", "3"], "per_class"), (["--digit", "5"], "per_class"),
+                          (["--all_digits", "--conditional"], "conditional")):
+        result = run_script("train_mnist.py", *extra, "--models_dir", folders[folder], *common)
+        assert result.returncode == 0, result.stderr[-2000:]
+    return folders
+
+
+@pytest.mark.parametrize("kind", ["per_class", "conditional"])
+def test_held_out_images_are_the_ones_training_validated_on(held_out_runs, kind):
+    """Their mean log-loss under each model is the validation loss Keras reported while training."""
+    folder = held_out_runs[kind]
+    mini = util.load_dataset("mnist-mini")
+    manifest, models = util.load_models(folder)
+    for run in util.training_runs(folder):
+        images, labels = util.held_out_images(mini.x_train, mini.y_train, [run])
+        classes = sorted(int(k) for k in run["train_counts"])
+        assert len(images) == int(60 * len(classes) * 0.25) and set(labels.tolist()) == set(classes)
+        model = models[classes[0]]
+        nats, _ = util.log_likelihood(model, util.tokens_for(manifest, images), labels if manifest["conditional"] else None)
+        per_sub_pixel = -nats.mean() / 16
+        assert per_sub_pixel == pytest.approx(run["history"]["val_loss"][-1], rel=1e-4)
+
+
+def test_classification_on_the_held_out_images(held_out_runs, tmp_path):
+    folder = held_out_runs["per_class"]
+    result = run_script("classification.py", "--split", "validation", "--models_dir", folder)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "classifying the 30 training images" in result.stdout
+    report = json.loads((folder / "classification_validation.json").read_text())
+    assert report["num_images"] == 30 and not (folder / "classification.json").exists()
+
+
+def test_held_out_images_need_a_record_that_says_which(held_out_runs, tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    for path in held_out_runs["per_class"].iterdir():
+        record = json.loads(path.read_text()) if path.suffix == ".json" else None
+        if record and "seed" in record:
+            del record["seed"]
+        (folder / path.name).write_bytes(json.dumps(record).encode() if record else path.read_bytes())
+    assert_one_line_error(run_script("classification.py", "--split", "validation", "--models_dir", folder),
+                          "does not say which images its training held out")
+    assert_one_line_error(run_script("classification.py", "--split", "validation", "--models_dir", folder, folder),
+                          "--split validation takes one --models_dir")
