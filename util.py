@@ -30,6 +30,7 @@ from rnn_draw import UserError, atomic_write, quiet, read_json, sizes, write_jso
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
     import keras
     from keras import layers, ops
+    quiet.tensorflow_too(keras.backend.backend())
 quiet.quiet_loggers()
 
 from rnn_draw.datasets import (  # noqa: E402, F401
@@ -46,7 +47,7 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     to_grayscale,
 )
 from rnn_draw import hybrid  # noqa: E402
-from rnn_draw.distribute import data_parallel, use_mixed_precision  # noqa: E402, F401
+from rnn_draw.distribute import Parallel, data_parallel, feed, save_once, use_mixed_precision  # noqa: E402, F401
 from rnn_draw.pictures import (  # noqa: E402, F401
     check_fits,
     drawing_frames,
@@ -183,20 +184,24 @@ class TokenBatches(keras.utils.PyDataset):
     Memory stays proportional to the batch: the data set is held once, as uint8 tokens. With
     `labels` and `num_classes`, each image's class one-hot is appended to its inputs. With
     `width` (hybrid training), batches are (tokens (B, steps, width) int32, labels (B,) int32).
+    `shard` (index, count): this process takes rows index, index + count, ... of every batch of
+    `batch_size` (several processes training one model; a last batch too small to share is dropped).
     """
 
-    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED, labels=None, num_classes=0, width=None):
+    def __init__(self, tokens, levels, batch_size, shuffle=True, seed=config.SEED, labels=None, num_classes=0, width=None,
+                 shard=(0, 1)):
         super().__init__()
         self.tokens, self.levels, self.batch_size, self.shuffle = tokens, levels, batch_size, shuffle
-        self.labels, self.num_classes, self.width = labels, num_classes, width
+        self.labels, self.num_classes, self.width, self.shard = labels, num_classes, width, shard
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(tokens)) if shuffle else np.arange(len(tokens))
 
     def __len__(self):
-        return math.ceil(len(self.tokens) / self.batch_size)
+        return math.ceil(len(self.tokens) / self.batch_size) - (0 < len(self.tokens) % self.batch_size < self.shard[1])
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        rows = rows[: len(rows) - len(rows) % self.shard[1]][self.shard[0] :: self.shard[1]]
         batch = self.tokens[rows]
         if self.width:
             return as_steps(batch, self.width).astype(np.int32), self.labels[rows].astype(np.int32)
@@ -298,6 +303,7 @@ def train_model(
     initial_epoch=0,
     discriminative_weight=0.0,
     log_prior=None,
+    shard=(0, 1),
 ):
     """Fit `model` to tokens (N, T[, width]): the target at step t is step t (inputs shifted by one).
 
@@ -305,7 +311,8 @@ def train_model(
     `create_model`). A seeded shuffle's first `validation_split` is held out. `verbose` None picks
     `progress_verbosity()`. A conditional model with `discriminative_weight` W > 0 is trained on its
     generative loss plus W times the cross-entropy of the Bayes posterior with `log_prior` (K,)
-    (rnn_draw/hybrid.py; K times the compute). Returns the history:
+    (rnn_draw/hybrid.py; K times the compute). With several processes, each feeds its `shard` of
+    every global batch (`TokenBatches`) and all get the same global losses. Returns the history:
     per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
     levels, num_classes, width = levels_of(model), num_classes_of(model), width_of(model)
@@ -317,12 +324,16 @@ def train_model(
     num_val = len(val)
 
     def batches(rows, size, shuffle):
-        return TokenBatches(tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows],
-                            num_classes, width if discriminative_weight else None)
+        return lambda: TokenBatches(tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows],
+                                    num_classes, width if discriminative_weight else None, shard)
 
+    data, steps = feed(batches(train, batch_size, True))
+    validation, validation_steps = feed(batches(val, max(batch_size, 256), False)) if num_val else (None, None)
     history = fitted.fit(
-        batches(train, batch_size, True),
-        validation_data=batches(val, max(batch_size, 256), False) if num_val else None,
+        data,
+        validation_data=validation,
+        steps_per_epoch=steps,
+        validation_steps=validation_steps,
         epochs=epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # TokenBatches shuffles with its own seeded generator; Keras would reorder batches too
@@ -399,12 +410,13 @@ def all_finite(model):
     return all(np.isfinite(weights).all() for weights in model.get_weights())
 
 
-def save_model(model, models_dir, label):
+def save_model(model, models_dir, label, write=True):
     """Write a finished model: weights and architecture, not the optimizer's state (a third of the
-    size; checkpoints keep it for --resume). A model with non-finite weights is never written."""
+    size; checkpoints keep it for --resume). A model with non-finite weights is never written.
+    `write` False: a process of a job other than the first (`save_once`)."""
     if not all_finite(model):
         raise UserError(f"{model_path(models_dir, label)}: not saved, its weights are not all finite numbers")
-    atomic_write(model_path(models_dir, label), keras.Model(model.input, model.output).save)
+    save_once(model_path(models_dir, label), keras.Model(model.input, model.output).save, write)
 
 
 def check_keras_version():
@@ -428,8 +440,8 @@ def load_model(path):
         raise UserError(f"{path}: not a loadable .keras model ({type(error).__name__})") from None
 
 
-def open_manifest(models_dir, wanted):
-    """Write `wanted` as the folder's manifest, or check that the one there holds the same settings."""
+def open_manifest(models_dir, wanted, write=True):
+    """Write `wanted` as the folder's manifest (if `write`), or check that the one there holds the same settings."""
     path = Path(models_dir) / MANIFEST
     manifest = read_json(path)
     manifest = {**SETTINGS_ADDED_LATER, **manifest} if manifest else manifest
@@ -439,7 +451,7 @@ def open_manifest(models_dir, wanted):
                 f"{path}: models here have {key}={manifest.get(key)}, not {wanted[key]}; "
                 "train into another --models_dir"
             )
-    if not manifest:
+    if not manifest and write:
         write_json(path, wanted)
     return manifest or wanted
 
@@ -448,9 +460,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch, saves the model (optimizer state included) and the history so far, atomically,
     as MODEL.ckpt.keras and MODEL.ckpt.json: what `--resume` continues from."""
 
-    def __init__(self, models_dir, label, history, target):
+    def __init__(self, models_dir, label, history, target, write=True):
         super().__init__()
         self.target = target  # the model to save: not the one fitted when that one wraps it (hybrid training)
+        self.write = write  # False in every process of a job but the first: one writer
         self.paths = checkpoint_paths(models_dir, label)
         self.history = {key: list(values) for key, values in history.items()}
         self.went_nan = False
@@ -463,7 +476,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
-        atomic_write(self.paths[0], self.target.save)
+        save_once(self.paths[0], self.target.save, self.write)
+        if not self.write:
+            return
         write_json(self.paths[1], {"epochs_done": epoch + 1, "history": self.history})
 
 
@@ -475,7 +490,7 @@ def checkpoint_paths(models_dir, label):
 
 def train_classes(
     images, labels, classes, models_dir, setup, model_options=None, resume=False, early_stopping=None,
-    callbacks=(), record=None, init_from=None, **train_options,
+    callbacks=(), record=None, init_from=None, write=True, **train_options,
 ):
     """Train and save a model per class in `classes` (or one conditional or unconditional model for all of them).
 
@@ -487,9 +502,10 @@ def train_classes(
     `record` (the command, say) joins each model's JSON record. `init_from` is a models folder of
     the same settings whose finished models give each new model its starting weights (fine-tuning).
     A model whose weights stop being finite numbers is never saved: the file already there stays.
+    With `write` False (every process of a multi-process job but the first) nothing is written.
     Returns the folder's manifest.
     """
-    manifest = open_manifest(models_dir, setup)
+    manifest = open_manifest(models_dir, setup, write)
     steps, width = sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
     num_classes = len(setup["class_names"]) if setup["conditional"] else 0
     model_options = dict(
@@ -521,7 +537,7 @@ def train_classes(
             model.set_weights(start.get_weights())
         print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
-        checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model)
+        checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model, write)
         guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
         if early_stopping:
             guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
@@ -542,7 +558,9 @@ def train_classes(
             last = f"; the last good epoch is in {ckpt_model}" if ckpt_model.is_file() else ""
             raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
                             f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
-        save_model(model, models_dir, label)
+        save_model(model, models_dir, label, write)
+        if not write:
+            continue
         write_json(Path(models_dir) / f"{model_name(label)}.json", {
             **(record or {}),
             "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
@@ -557,6 +575,8 @@ def train_classes(
 def train_from_flags(args, classes, dataset):
     """Train what a training script's parsed flags ask for on `dataset` (its training split): the
     first --num_images images of each class in `classes`, as the tutorial takes them."""
+    # First of all: the engines must set up before the backend computes anything.
+    parallel = data_parallel(args.batch_size, args.learning_rate, Path(sys.argv[0]).name) if args.distribute else None
     images, labels, short = first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
     if short:  # the tutorial's --num_images=60000 means "all of them": one line, not one per class
         names = ", ".join(dataset.class_names[label] for label in short)
@@ -574,8 +594,7 @@ def train_from_flags(args, classes, dataset):
     keras.utils.set_random_seed(args.seed)
     if args.mixed_precision:
         use_mixed_precision()
-    context = data_parallel(args.batch_size, args.learning_rate)[0] if args.distribute else contextlib.nullcontext()
-    with context:
+    with parallel.context if parallel else contextlib.nullcontext():
         train_classes(
             images, labels, classes, args.models_dir, setup,
             model_options={"learning_rate": args.learning_rate, "clipnorm": args.clipnorm},
@@ -586,6 +605,7 @@ def train_from_flags(args, classes, dataset):
                 "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
                 "seed": args.seed, "validation_split": args.validation_split,
             },
+            **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
         )
     print(f"models written to {args.models_dir}/")
 

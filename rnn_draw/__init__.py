@@ -1,6 +1,6 @@
 """The parts of the library that are not the tutorial's story: data loading, picture writing, the
-command-line plumbing, memory checks, quiet imports, judging samples, ensembles and hybrid
-training. `util` re-exports what readers need.
+command-line plumbing, memory checks, quiet imports, judging samples, ensembles, hybrid training,
+data parallelism and several processes training one model. `util` re-exports what readers need.
 
 This package sits below `util` and never imports it. `cli` imports no Keras, so the scripts can
 check their flags before the seconds a backend takes to load.

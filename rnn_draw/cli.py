@@ -107,16 +107,23 @@ def describe_fault(error):
     return 1, f"internal error: {name}: {text[:300]} (set {DEBUG_VARIABLE}=1 for the traceback; please report it)"
 
 
+# Called with the exit status just before a script exits (multihost tells the job's other processes).
+AT_EXIT = []
+
+
 def run_cli(main):
     """Run a script's main(): any failure becomes one line on stderr, exit 2 for bad input, 1 for a
     fault of the machine (memory, disk) or a bug; Ctrl-C exits 130. RNN_DRAW_DEBUG=1 adds the traceback."""
     prog = Path(sys.argv[0]).name
+    code = 0
     try:
         main()
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted; everything finished before now is saved", file=sys.stderr)
-        sys.exit(130)
-    except SystemExit:
+        code = 130
+    except SystemExit as exit_:  # argparse's errors and --help: as they are
+        for hook in AT_EXIT:
+            hook(exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None))
         raise
     except Exception as error:  # noqa: BLE001 (the point: nothing reaches the user as a traceback)
         code, message = describe_fault(error)
@@ -124,7 +131,9 @@ def run_cli(main):
             traceback.print_exc()
         sys.stdout.flush()
         print(f"{prog}: error: {message}", file=sys.stderr)
-        sys.exit(code)
+    for hook in AT_EXIT:
+        hook(code)
+    sys.exit(code)
 
 
 # --- the training scripts' flags -----------------------------------------------------------------

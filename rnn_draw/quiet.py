@@ -36,6 +36,16 @@ def backend_import():
         _restore(saved)
 
 
+def tensorflow_too(backend):
+    """Import TensorFlow now, if it is installed and Keras runs on another backend: Keras imports it
+    later anyway, for its data pipelines during training, and its notices would then reach the
+    terminal. Call inside `backend_import()`."""
+    import importlib.util
+
+    if backend != "tensorflow" and importlib.util.find_spec("tensorflow"):
+        import tensorflow  # noqa: F401
+
+
 def _restore(saved):
     sys.stdout.flush()
     sys.stderr.flush()

@@ -26,7 +26,8 @@ import util  # noqa: E402
 
 
 def trained_weights(initial, tokens, distribute):
-    context, replicas = util.data_parallel(8, 0.01) if distribute else (contextlib.nullcontext(), 1)
+    parallel = util.data_parallel(8, 0.01) if distribute else util.Parallel(contextlib.nullcontext(), 1)
+    context, replicas = parallel.context, parallel.replicas
     with context:
         model = util.create_model(4, units=8, learning_rate=0.01)
         model.set_weights(initial)
