@@ -90,7 +90,7 @@ def split_images(args, manifest):
         images, labels = dataset.x_test, dataset.y_test
     chosen = util.first_images(images, labels, args.num_images)
     if args.num_images and args.num_images > len(images):
-        print(f"note: the {args.split} split has {len(images)} images; classifying all of them")
+        print(f"note: the {'test' if args.split == 'test' else 'held-out'} set has {len(images)} images; classifying all of them")
     return chosen
 
 
