@@ -30,7 +30,6 @@ from rnn_draw import UserError, atomic_write, quiet, read_json, sizes, write_jso
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
     import keras
     from keras import layers, ops
-    quiet.tensorflow_too(keras.backend.backend())
 quiet.quiet_loggers()
 
 from rnn_draw.datasets import (  # noqa: E402, F401
@@ -575,7 +574,9 @@ def train_classes(
 def train_from_flags(args, classes, dataset):
     """Train what a training script's parsed flags ask for on `dataset` (its training split): the
     first --num_images images of each class in `classes`, as the tutorial takes them."""
-    # First of all: the engines must set up before the backend computes anything.
+    with quiet.backend_import():
+        quiet.tensorflow_too(keras.backend.backend())  # else Keras imports it, loudly, inside fit
+    # Then the engines, which must set up before the backend computes anything.
     parallel = data_parallel(args.batch_size, args.learning_rate, Path(sys.argv[0]).name) if args.distribute else None
     images, labels, short = first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
     if short:  # the tutorial's --num_images=60000 means "all of them": one line, not one per class

@@ -122,8 +122,7 @@ def run_cli(main):
         print(f"\n{prog}: interrupted; everything finished before now is saved", file=sys.stderr)
         code = 130
     except SystemExit as exit_:  # argparse's errors and --help: as they are
-        for hook in AT_EXIT:
-            hook(exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None))
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
         raise
     except Exception as error:  # noqa: BLE001 (the point: nothing reaches the user as a traceback)
         code, message = describe_fault(error)
@@ -131,8 +130,9 @@ def run_cli(main):
             traceback.print_exc()
         sys.stdout.flush()
         print(f"{prog}: error: {message}", file=sys.stderr)
-    for hook in AT_EXIT:
-        hook(code)
+    finally:
+        for hook in AT_EXIT:
+            hook(code)
     sys.exit(code)
 
 

@@ -118,7 +118,7 @@ class Watch:
         try:
             while len(self.peers) < self.job.count - 1:
                 connection, _ = listener.accept()
-                connection.settimeout(SILENT_SECONDS)
+                connection.settimeout(SILENT_SECONDS)  # for the hello too
                 reader = connection.makefile()
                 hello = reader.readline().split()
                 if len(hello) == 2 and hello[0] == "hello" and hello[1].isdigit():
@@ -127,7 +127,7 @@ class Watch:
             self._stop(f"not every process of the {self.job.count} joined within {CONNECT_SECONDS} s", 1)
 
     def _add(self, index, connection, reader=None):
-        connection.settimeout(SILENT_SECONDS)
+        connection.settimeout(SILENT_SECONDS)  # reading: silence this long means the peer is gone
         with self.lock:
             self.peers[index] = connection
         threading.Thread(target=self._listen, args=(index, reader or connection.makefile()), daemon=True).start()
