@@ -174,7 +174,9 @@ def add_model_flags(parser, defaults):
     add("--clipnorm", type=positive(float, 1e6), default=None, help="clip each gradient to this norm (default: no clipping)")
     add("--learning_rate", type=positive(float, 10), default=defaults.get("learning_rate", config.LEARNING_RATE),
         help="Adam's learning rate, in (0, 10] (default: %(default)s)")
-    add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT, help="fraction held out to report val_loss (default: %(default)s)")
+    add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT,
+        help="fraction of each model's images held out of training to report val_loss, for --early_stopping and for "
+             "classification.py --split validation; the tutorial holds out none (default: %(default)s)")
     add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
     add("--distribute", action="store_true",
         help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
@@ -201,6 +203,8 @@ def parse_with_recipe(parser):
 def check_model_flags(parser, args):
     if args.discriminative_weight and not args.conditional:
         parser.error("--discriminative_weight needs --conditional: the posterior compares classes within one model")
+    if args.early_stopping and not args.validation_split:
+        parser.error("--early_stopping needs --validation_split above 0: it watches the loss on held-out images")
     if args.binarize:
         args.max_intensity = 1
 

@@ -27,6 +27,21 @@ def test_num_images_is_per_class_for_a_conditional_model_too(tmp_path):
     assert counts == {str(digit): 30 for digit in range(10)}
 
 
+def test_the_tutorials_command_trains_on_every_image_it_selects(tmp_path):
+    """As the tutorial's `model.fit(xs, ys)`: no validation split unless asked for, so 100 images at
+    batch 32 are 4 steps an epoch (a 10% hold-out would leave 3), and nothing to classify as held out."""
+    result = run_script("train_mnist.py", "--digit=0", "--num_images=100", "--data", "mnist-mini", "--models_dir", tmp_path,
+                        *TINY[:-4], "--epochs", "2", "--batch_size", "32")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [line.split(" - ")[0] for line in result.stdout.splitlines() if " - loss: " in line] == ["4/4", "4/4"]
+    record = json.loads((tmp_path / "model_0.json").read_text())
+    assert record["validation_split"] == 0 and set(record["history"]) == {"loss"}
+    assert_one_line_error(run_script("classification.py", "--split", "validation", "--models_dir", tmp_path),
+                          "held out no images")
+    assert_one_line_error(run_script("train_mnist.py", "--digit", "0", "--early_stopping", "2"),
+                          "--early_stopping needs --validation_split above 0")
+
+
 def test_a_class_with_fewer_images_uses_all_of_them_with_a_note(tmp_path):
     result = run_script("train_cifar.py", "--label", "3", "--data", "cifar10-mini", "--num_images", "5000",
                         "--models_dir", tmp_path, *TINY)
@@ -81,7 +96,7 @@ def test_a_log_file_gets_one_line_per_epoch_and_no_bar_fragments(tmp_path):
                         tmp_path, *TINY[:-4], "--epochs", "2", "--batch_size", "8")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "\r" not in result.stdout and "\x1b" not in result.stdout and "━" not in result.stdout
-    epoch_lines = [line for line in result.stdout.splitlines() if "val_loss" in line]
+    epoch_lines = [line for line in result.stdout.splitlines() if " - loss: " in line]
     assert len(epoch_lines) == 2, result.stdout
     result = run_script("classification.py", "--data", "mnist-mini", "--num_images", "30", "--report", tmp_path / "r.json")
     assert result.returncode == 0 and "\r" not in result.stdout and "━" not in result.stdout
