@@ -41,6 +41,7 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     first_of_each_class,
     held_out_images,
     held_out_rows,
+    num_held_out,
     load_dataset,
     read_picture,
     to_grayscale,
@@ -538,7 +539,10 @@ def train_classes(
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
         checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model, write)
         guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
-        if early_stopping:
+        if early_stopping and not num_held_out(len(tokens), train_options.get("validation_split", 0)):
+            print(f"note: {name} has too few images to hold any out at this --validation_split; "
+                  "--early_stopping is off for it", flush=True)
+        elif early_stopping:
             guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
         counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
         try:

@@ -359,11 +359,16 @@ def first_rows_of_each_class(labels, counts):
     return chosen
 
 
+def num_held_out(count, fraction):
+    """How many of `count` training images the fraction `fraction` holds out for validation (none of one)."""
+    return int(count * fraction) if count > 1 else 0
+
+
 def held_out_rows(count, fraction, seed):
     """(kept, held out): row indices of `count` training images, whose seeded shuffle's first
-    `fraction` is held out for validation (none when count is 1)."""
+    `num_held_out(count, fraction)` are held out for validation."""
     order = np.random.default_rng(seed).permutation(count)
-    num_val = int(count * fraction) if count > 1 else 0
+    num_val = num_held_out(count, fraction)
     return order[num_val:], order[:num_val]
 
 

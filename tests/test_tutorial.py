@@ -42,6 +42,13 @@ def test_the_tutorials_command_trains_on_every_image_it_selects(tmp_path):
                           "--early_stopping needs --validation_split above 0")
 
 
+def test_early_stopping_on_a_class_too_small_to_hold_any_out_is_a_note_not_a_warning(tmp_path):
+    result = run_script("train_mnist.py", "--digit", "3", "--data", "mnist-mini", "--num_images", "5", "--validation_split",
+                        "0.1", "--early_stopping", "1", "--models_dir", tmp_path, *TINY)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+    assert "class 3 has too few images to hold any out" in result.stdout and (tmp_path / "model_3.keras").is_file()
+
+
 def test_a_class_with_fewer_images_uses_all_of_them_with_a_note(tmp_path):
     result = run_script("train_cifar.py", "--label", "3", "--data", "cifar10-mini", "--num_images", "5000",
                         "--models_dir", tmp_path, *TINY)
