@@ -41,8 +41,8 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     first_of_each_class,
     held_out_images,
     held_out_rows,
-    num_held_out,
     load_dataset,
+    num_held_out,
     read_picture,
     to_grayscale,
 )
@@ -539,7 +539,7 @@ def train_classes(
         tokens = to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
         checkpoint = EpochCheckpoint(models_dir, label, state.get("history", {}), model, write)
         guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
-        if early_stopping and not num_held_out(len(tokens), train_options.get("validation_split", 0)):
+        if early_stopping and not num_held_out(len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
             print(f"note: {name} has too few images to hold any out at this --validation_split; "
                   "--early_stopping is off for it", flush=True)
         elif early_stopping:

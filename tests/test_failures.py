@@ -77,7 +77,10 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     folder = tmp_path / "models"
     command = [sys.executable, "train_mnist.py", "--digit", "2", "--models_dir", str(folder), *TINY_TRAINING[:-4],
                "--epochs", "200", "--batch_size", "16"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Python turns SIGINT into KeyboardInterrupt only if it inherits the default disposition; a suite run in
+    # the background of a script (`cmd &`) inherits it ignored, as the user's Ctrl-C never is.
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (folder / "model_2.ckpt.json").exists() and time.time() < deadline:
         time.sleep(0.2)
