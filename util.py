@@ -44,6 +44,7 @@ from rnn_draw.datasets import (  # noqa: E402, F401
     load_dataset,
     num_held_out,
     read_picture,
+    short_classes_note,
     to_grayscale,
 )
 from rnn_draw import hybrid  # noqa: E402
@@ -321,14 +322,13 @@ def train_model(
         fitted = hybrid.bayes_model(model, logits_model(model), levels, width, num_classes, discriminative_weight,
                                     log_prior, dims=tokens[0].size)
     train, val = held_out_rows(len(tokens), validation_split, seed)
-    num_val = len(val)
 
     def batches(rows, size, shuffle):
         return lambda: TokenBatches(tokens[rows], levels, size, shuffle, seed, None if labels is None else labels[rows],
                                     num_classes, width if discriminative_weight else None, shard)
 
     data, steps = feed(batches(train, batch_size, True))
-    validation, validation_steps = feed(batches(val, max(batch_size, 256), False)) if num_val else (None, None)
+    validation, validation_steps = feed(batches(val, max(batch_size, 256), False)) if len(val) else (None, None)
     history = fitted.fit(
         data,
         validation_data=validation,
@@ -583,12 +583,8 @@ def train_from_flags(args, classes, dataset):
     # Then the engines, which must set up before the backend computes anything.
     parallel = data_parallel(args.batch_size, args.learning_rate, Path(sys.argv[0]).name) if args.distribute else None
     images, labels, short = first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
-    if short:  # the tutorial's --num_images=60000 means "all of them": one line, not one per class
-        names = ", ".join(dataset.class_names[label] for label in short)
-        print(f"note: --num_images {args.num_images} is more than class(es) {names} have; each uses all of its "
-              f"images ({min(short.values())} to {max(short.values())})" if len(short) > 1 else
-              f"note: class {names} has {min(short.values())} training images, fewer than --num_images "
-              f"{args.num_images}; using all of them", flush=True)
+    if short:
+        print(short_classes_note(short, dataset.class_names, args.num_images), flush=True)
     if args.grayscale:
         images = to_grayscale(images)
     channels = 1 if images.ndim == 3 else images.shape[-1]

@@ -351,6 +351,19 @@ def first_of_each_class(images, labels, classes, num_images=None):
     return images[chosen], labels[chosen], short
 
 
+def short_classes_note(short, class_names, num_images):
+    """The note for classes with fewer than `num_images` images (`short` from first_of_each_class):
+    one line, however many classes (the tutorial's --num_images=60000 means "all of them")."""
+    if len(short) == 1:
+        [(label, count)] = short.items()
+        return (f"note: class {class_names[label]} has {count} training images, fewer than --num_images {num_images}; "
+                "using all of them")
+    low, high = min(short.values()), max(short.values())
+    counts = f"{low} to {high}" if low < high else f"{low} each"
+    names = ", ".join(class_names[label] for label in short)
+    return f"note: --num_images {num_images} is more than classes {names} have; each uses all of its images ({counts})"
+
+
 def first_rows_of_each_class(labels, counts):
     """Mask (N,) of the first counts[k] rows of each class k (all of them when None), in the data's order."""
     chosen = np.zeros(len(labels), dtype=bool)

@@ -65,6 +65,15 @@ def test_the_first_images_of_each_class_in_the_data_sets_order():
     assert (images == mini.x_train[sorted(expected)]).all()
 
 
+def test_short_classes_are_one_note_however_many():
+    names = util.MNIST_CLASS_NAMES
+    assert util.short_classes_note({3: 6131}, names, 60000) == (
+        "note: class 3 has 6131 training images, fewer than --num_images 60000; using all of them")
+    assert util.short_classes_note({0: 5923, 1: 6742}, names, 60000).endswith("classes 0, 1 have; each uses all of "
+                                                                             "its images (5923 to 6742)")
+    assert util.short_classes_note({0: 1000, 1: 1000}, names, 5000).endswith("(1000 each)")
+
+
 # --- the shipped models --------------------------------------------------------------------------
 
 SHIPPED = [config.MNIST_MODELS_DIR, config.CONDITIONAL_MODELS_DIR]
