@@ -14,7 +14,8 @@ Ensemble:  python classification.py --models_dir trained/mnist_models trained/co
 from pathlib import Path
 
 import config
-from rnn_draw import UserError, cli
+from rnn_draw import UserError
+from rnn_draw.commands import cli
 
 
 def parse_args():

@@ -16,7 +16,8 @@ import functools
 from pathlib import Path
 
 import config
-from rnn_draw import UserError, cli, read_json
+from rnn_draw import UserError, read_json
+from rnn_draw.commands import cli
 
 
 def parse_args():

@@ -9,7 +9,7 @@ Example:  python train_cifar.py --all_classes            (all ten classes, the d
 """
 
 import config
-from rnn_draw import cli
+from rnn_draw.commands import cli
 
 
 def parse_args():

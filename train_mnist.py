@@ -7,7 +7,7 @@ Quick look on the shipped subset:  python train_mnist.py --digit 3 --data mnist-
 """
 
 import config
-from rnn_draw import cli
+from rnn_draw.commands import cli
 
 
 def parse_args():

@@ -1,10 +1,11 @@
-"""Data-parallel training and mixed precision on the backends' own engines. Re-exported by util.
+"""Data-parallel training and mixed precision on the backends' own engines.
 
 The only backend-specific code of the project: `keras.distribution.DataParallel` on JAX (several
 processes through `jax.distributed`, when KERAS_DISTRIBUTION_JOB_ADDRESSES and its two companions are
 set), `tf.distribute.MirroredStrategy` on TensorFlow (`MultiWorkerMirroredStrategy` when TF_CONFIG
 is set). PyTorch is refused rather than silently running on one device. With several processes each
-feeds its own share of every global batch (rnn_draw/multihost.py says who they are).
+feeds its own share of every global batch; the caller says which process this is (a `job`, from
+`rnn_draw.commands.multihost`, or None for one process).
 """
 
 import contextlib
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from rnn_draw import UserError, atomic_write, cli, multihost, quiet
+from rnn_draw import UserError, atomic_write, quiet
 
 
 @dataclass
@@ -28,16 +29,14 @@ class Parallel:
     writer: bool = True
 
 
-def data_parallel(batch_size, learning_rate, program="train"):
-    """Turn on data parallelism over all accelerators of all the job's processes (or CPU devices if
-    there are none). The batch size is the global one, split evenly across replicas, and the
-    learning rate is used as given; both are printed. Call it before Keras computes anything."""
+def data_parallel(batch_size, learning_rate, job=None):
+    """Turn on data parallelism over all accelerators of all the `job`'s processes (None: this
+    process alone), or CPU devices if there are none. `job` has `coordinator`, `count`, `index` and
+    `writer`. The batch size is the global one, split evenly across replicas, and the learning rate
+    is used as given; both are printed. Call it before Keras computes anything."""
     backend = keras.backend.backend()
     if backend not in ("jax", "tensorflow"):
         raise UserError(f"--distribute is not supported on the {backend} backend; use KERAS_BACKEND=jax or tensorflow")
-    job = multihost.job_from_environment(backend)
-    if job:
-        cli.AT_EXIT.append(multihost.join(job, program).finish)
     if backend == "jax":
         context, replicas, engine = contextlib.nullcontext(), *jax_data_parallel(job)
     else:

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import util
 from conftest import REPO, TINY_TRAINING
-from rnn_draw import cli, sizes
+from rnn_draw import sizes
+from rnn_draw.commands import cli
 
 
 def run_bare(*args):
