@@ -22,7 +22,7 @@ def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     parser.add_argument("--num_images", type=cli.positive(int), default=None, metavar="N",
                         help="classify the first N test images (default: all)")
-    parser.add_argument("--split", choices=("test", "validation"), default="test",
+    parser.add_argument("--split", choices=tuple(config.REPORT_NAMES), default=config.SPLIT,
                         help="test: the test images; validation: the training images the models' training held out "
                              "(--validation_split), to choose between runs without touching the test set (default: test)")
     parser.add_argument("--dataset", choices=tuple(config.MODELS_DIRS), default=None, help="picks the default --models_dir (default: mnist)")
@@ -49,9 +49,9 @@ def parse_args():
 
 def load_folder(models_dir):
     """(manifest, models) of one folder that can classify."""
-    import util
+    from rnn_draw.commands import trained
 
-    manifest, models = util.load_models(models_dir)
+    manifest, models = trained.load_models(models_dir)
     if manifest["unconditional"]:
         raise UserError(f"{models_dir} holds one model told nothing of classes: it samples and completes images "
                         "but cannot compare classes; classify with per-class or --conditional models")
@@ -59,93 +59,81 @@ def load_folder(models_dir):
 
 
 def report_path(args):
-    """--report (a folder gets classification.json), else the models folder's, or generated/ for an ensemble."""
-    name = "classification.json" if args.split == "test" else "classification_validation.json"
+    """--report (a folder gets the report's usual name), else in the models folder, or generated/ for an ensemble."""
+    name = config.REPORT_NAMES[args.split]
     if args.report:
         return cli.output_file(args.report, name)
     if len(args.models_dir) == 1:
         return Path(args.models_dir[0]) / name
-    return Path(config.GENERATED_DIR) / "ensemble_classification.json"
+    return Path(config.GENERATED_DIR) / config.ENSEMBLE_REPORT
 
 
 def split_images(args, manifest):
     """(images, labels) to classify: the first --num_images of the test split, or of the training
     images that the models' training held out for validation."""
-    import util
+    from rnn_draw import datasets, folders
 
-    runs = util.training_runs(args.models_dir[0]) if args.split == "validation" else []
+    runs = folders.training_runs(args.models_dir[0]) if args.split == "validation" else []
     trained_on = {run.get("data") for run in runs}
     if not args.data and len(trained_on) > 1:
         raise UserError(f"{args.models_dir[0]}: its models were trained on different data ({', '.join(sorted(map(str, trained_on)))}); "
                         "say which with --data")
     data = args.data or (trained_on.pop() if runs else None) or manifest["dataset"]
-    dataset = util.load_dataset(data, manifest["dataset"])
+    dataset = datasets.load_dataset(data, manifest["dataset"])
     if dataset.class_names != manifest["class_names"]:
         raise UserError(f"the data's classes {dataset.class_names} are not the models' {manifest['class_names']}")
     if runs:
-        images, labels = util.held_out_images(dataset.x_train, dataset.y_train, runs)
+        images, labels = datasets.held_out_images(dataset.x_train, dataset.y_train, runs)
         if not len(images):
             raise UserError(f"{args.models_dir[0]}: its training held out no images (--validation_split 0)")
         print(f"classifying the {len(images)} training images that {args.models_dir[0]}'s training held out")
     else:
         images, labels = dataset.x_test, dataset.y_test
-    chosen = util.first_images(images, labels, args.num_images)
+    chosen = datasets.first_images(images, labels, args.num_images)
     if args.num_images and args.num_images > len(images):
         print(f"note: the {'test' if args.split == 'test' else 'held-out'} set has {len(images)} images; classifying all of them")
     return chosen
 
 
-def score(args, folders, images):
-    """log p(x | k) of every image and class, summed over the folders: (scores (N, K), classes (K,),
-    each folder's own scores)."""
-    import util
-    from rnn_draw import ensemble
+def only_trained(args, folders, images, labels):
+    """The images of classes that every folder has a model of (--only_trained_classes), else a one-line refusal."""
+    import numpy as np
 
-    members = []
-    for folder, (manifest, models) in zip(args.models_dir, folders):
-        if len(folders) > 1:
-            print(f"scoring with {folder}", flush=True)
-        tokens = util.tokens_for(manifest, images, args.data or manifest["dataset"])
-        members.append(util.class_log_likelihoods(manifest, models, tokens, args.batch_size,
-                                                  verbose=util.progress_verbosity()))
-    scores, classes = ensemble.product_of_experts(members)
-    return scores, classes, [their_scores for their_scores, _ in members]
+    trained = np.logical_and.reduce([np.isin(labels, list(models)) for _, models in folders])
+    if trained.all():
+        return images, labels
+    names = folders[0][0]["class_names"]
+    missing = sorted({names[k] for k in set(labels[~trained].tolist())})
+    if not args.only_trained_classes:
+        raise UserError(f"{' and '.join(args.models_dir)}: no model for class(es) {', '.join(missing)}: train them, "
+                        "or pass --only_trained_classes to classify the other classes' images only")
+    print(f"note: no models for {', '.join(missing)}; classifying the {trained.sum()} images of the other classes")
+    return images[trained], labels[trained]
 
 
 def main():
     args = parse_args()
-    import numpy as np
-
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
-    from rnn_draw import ensemble
+    from rnn_draw import ensemble, pictures, reports, write_json
 
     folders = [load_folder(folder) for folder in args.models_dir]
     manifests = [manifest for manifest, _ in folders]
     ensemble.check_same_classes(manifests, args.models_dir)
-    manifest, models = folders[0]
-    images, labels = split_images(args, manifest)
-    trained = np.logical_and.reduce([np.isin(labels, list(their)) for _, their in folders])
-    if not trained.all():
-        missing = sorted({manifest["class_names"][k] for k in set(labels[~trained].tolist())})
-        if not args.only_trained_classes:
-            raise UserError(f"{' and '.join(args.models_dir)}: no model for class(es) {', '.join(missing)}: train them, "
-                            "or pass --only_trained_classes to classify the other classes' images only")
-        print(f"note: no models for {', '.join(missing)}; classifying the {trained.sum()} images of the other classes")
-        images, labels = images[trained], labels[trained]
-    scores, classes, members = score(args, folders, images)
-    prior = np.full(len(classes), -np.log(len(classes))) if args.uniform_priors else util.log_priors(manifest, classes)
-    report = util.classification_report(manifest, labels, util.bayes_rule(scores, classes, prior), scores, classes)
+    images, labels = only_trained(args, folders, *split_images(args, manifests[0]))
+    predictions, scores, classes, prior, members = util.classify(
+        folders, images, args.uniform_priors, args.batch_size, util.progress_verbosity(), args.data or manifests[0]["dataset"])
+    report = reports.classification_report(manifests[0], labels, predictions, scores, classes)
     report["split"] = args.split
     if len(folders) > 1:  # the sum of the members' log-likelihoods is no likelihood: report each member's
         report.update(nll_true_class_nats=None, bits_per_dim_true_class=None, members=[
-            {"models_dir": folder, **util.classification_report(
+            {"models_dir": folder, **reports.classification_report(
                 their_manifest, labels, util.bayes_rule(their_scores, classes, prior), their_scores, classes)}
             for folder, their_manifest, their_scores in zip(args.models_dir, manifests, members)
         ])
-    print(util.format_report(report))
+    print(reports.format_report(report))
     out = report_path(args)
-    util.write_json(out, report)
-    util.save_confusion_png(report, out.with_suffix(".png"))
+    write_json(out, report)
+    pictures.save_confusion_png(report, out.with_suffix(".png"))
     print(f"report written to {out} and {out.with_suffix('.png')}")
 
 

@@ -14,6 +14,7 @@ TARGET_SIZE = 10
 MAX_INTENSITY = 6
 
 # Model and training.
+MODE = "pixel"  # pixel: one sub-pixel per step; row: one image row per step
 CELL = "gru"  # gru, lstm or simple
 UNITS = 256
 LAYERS = 1
@@ -25,6 +26,10 @@ EPOCHS = 12
 VALIDATION_SPLIT = 0.0
 LEARNING_RATE = 1e-3
 SEED = 0
+# Hybrid training (--discriminative_weight W, conditional models): 0 is plain generative training.
+DISCRIMINATIVE_WEIGHT = 0.0
+# Validation batches: at least this many images (only forward passes: larger batches are cheaper).
+VALIDATION_BATCH_SIZE = 256
 
 # Scoring streams images through the models in batches this large (memory ~ batch x pixels x levels).
 SCORE_BATCH_SIZE = 1024
@@ -61,6 +66,11 @@ CIFAR_MODELS_DIR = "trained/cifar_models"
 MODELS_DIRS = {"mnist": MNIST_MODELS_DIR, "cifar10": CIFAR_MODELS_DIR}  # what --dataset picks
 GENERATED_DIR = "generated"
 MANIFEST = "manifest.json"  # each models folder's shared settings
+# classification.py classifies the test split by default (validation: the images training held out).
+SPLIT = "test"
+# classification.py's reports: in the models folder, or in GENERATED_DIR for an ensemble.
+REPORT_NAMES = {"test": "classification.json", "validation": "classification_validation.json"}
+ENSEMBLE_REPORT = "ensemble_classification.json"
 
 # Sampling.
 GRID_SIZE = 5
@@ -71,33 +81,38 @@ EVALUATE_SAMPLES = 300
 # Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
 KEEP_FRACTION = 500 / 784
 COMPLETIONS = 4
+COMPLETE_IMAGES = 2  # test images completed per class
 
 # Named recipes (`--recipe NAME` in the training scripts): groups of flag values. Flags given on
-# the command line win over the recipe's. The README's Results table says what each one measured.
-# All but the tutorial's hold out HELD_OUT of the images for validation, as when they were measured.
+# the command line win over the recipe's. Each recipe names its data set ("dataset": the training
+# script that takes it) and its own models folder, so none overwrites another's models.
+# docs/results.md says what each one measured. All but the tutorial's hold out HELD_OUT of the
+# images for validation, as when they were measured.
 HELD_OUT = 0.1
 RECIPES = {
-    # The tutorial's settings, which are the defaults above.
-    "tutorial": {},
+    # The tutorial's settings, which are the defaults above (it trained the shipped trained/mnist_models).
+    "tutorial": {"dataset": "mnist", "data": MNIST_DATA, "models_dir": MNIST_MODELS_DIR},
     # The shipped subset (1,000 images per digit): 12 epochs are only 340 updates, so a larger step.
-    "demo": {"data": "mnist-mini", "learning_rate": 3e-3, "validation_split": HELD_OUT},
+    "demo": {"dataset": "mnist", "data": "mnist-mini", "learning_rate": 3e-3, "models_dir": "trained/demo_pixel_models",
+             "validation_split": HELD_OUT},
     # `make demo`: the same in row mode (10 steps of 10 pixels, ten times fewer steps), into its own folder.
-    "demo-fast": {"data": "mnist-mini", "learning_rate": 3e-3, "mode": "row", "models_dir": "trained/demo_models",
-                  "validation_split": HELD_OUT},
+    "demo-fast": {"dataset": "mnist", "data": "mnist-mini", "learning_rate": 3e-3, "mode": "row",
+                  "models_dir": "trained/demo_models", "validation_split": HELD_OUT},
     # One class-conditional GRU for all digits, trained on the CPU (shipped in trained/conditional).
-    "conditional-cpu": {"conditional": True, "batch_size": 128, "epochs": 12, "learning_rate": 3e-3,
-                        "models_dir": CONDITIONAL_MODELS_DIR, "validation_split": HELD_OUT},
+    "conditional-cpu": {"dataset": "mnist", "data": MNIST_DATA, "conditional": True, "batch_size": 128, "epochs": 12,
+                        "learning_rate": 3e-3, "models_dir": CONDITIONAL_MODELS_DIR, "validation_split": HELD_OUT},
     # One GRU for all digits told nothing of classes, at 14x14, on the CPU (shipped in trained/unconditional).
-    "unconditional-cpu": {"unconditional": True, "target_size": 14, "num_images": 2000, "batch_size": 64, "epochs": 8,
-                          "learning_rate": 3e-3, "models_dir": UNCONDITIONAL_MODELS_DIR, "validation_split": HELD_OUT},
-    # Issue #12, the best that one CPU hour trained here. MNIST: this conditional model (the settings of
-    # conditional-cpu), then classify with it and the tutorial's per-digit models as an ensemble (README).
-    "best-mnist-cpu": {"conditional": True, "batch_size": 128, "epochs": 12, "learning_rate": 3e-3,
-                       "models_dir": "trained/best_mnist_cpu", "validation_split": HELD_OUT},
+    "unconditional-cpu": {"dataset": "mnist", "data": MNIST_DATA, "unconditional": True, "target_size": 14,
+                          "num_images": 2000, "batch_size": 64, "epochs": 8, "learning_rate": 3e-3,
+                          "models_dir": UNCONDITIONAL_MODELS_DIR, "validation_split": HELD_OUT},
+    # The best that one CPU hour trained here for MNIST: this conditional model (the settings of
+    # conditional-cpu), then classify with it and the tutorial's per-digit models as an ensemble.
+    "best-mnist-cpu": {"dataset": "mnist", "data": MNIST_DATA, "conditional": True, "batch_size": 128, "epochs": 12,
+                       "learning_rate": 3e-3, "models_dir": "trained/best_mnist_cpu", "validation_split": HELD_OUT},
     # CIFAR-10: one conditional model on all 50,000 images at 8x8, 20 epochs (about 35 minutes on 2 cores).
-    "best-cifar-cpu": {"conditional": True, "batch_size": 64, "epochs": 20, "learning_rate": 3e-3,
-                       "models_dir": "trained/best_cifar_cpu", "validation_split": HELD_OUT},
-    # The best row of issue #7's H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
-    "best-mnist": {"conditional": True, "target_size": 14, "batch_size": 256, "epochs": 30,
-                   "validation_split": HELD_OUT},
+    "best-cifar-cpu": {"dataset": "cifar10", "data": CIFAR10_DATA, "conditional": True, "batch_size": 64, "epochs": 20,
+                       "learning_rate": 3e-3, "models_dir": "trained/best_cifar_cpu", "validation_split": HELD_OUT},
+    # The best of the H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
+    "best-mnist": {"dataset": "mnist", "data": MNIST_DATA, "conditional": True, "target_size": 14, "batch_size": 256,
+                   "epochs": 30, "models_dir": "trained/best_mnist", "validation_split": HELD_OUT},
 }

@@ -16,7 +16,7 @@ import functools
 from pathlib import Path
 
 import config
-from rnn_draw import UserError, read_json
+from rnn_draw import UserError, folders
 from rnn_draw.commands import cli
 
 
@@ -45,7 +45,7 @@ def parse_args():
     completion.add_argument("--image", metavar="FILE", help="complete this picture file instead of test images")
     completion.add_argument("--keep", type=cli.number(int, 0, 65_535), default=None, metavar="K",
                             help="pixels kept, in raster order (default: the top ~64%%, 500 of 784 at 28x28)")
-    completion.add_argument("--num_images", type=cli.positive(int, 10_000), default=2,
+    completion.add_argument("--num_images", type=cli.positive(int, 10_000), default=config.COMPLETE_IMAGES,
                             help="test images to complete per class, 1-10000 (default: %(default)s)")
     completion.add_argument("--completions", type=cli.positive(int, 1000), default=config.COMPLETIONS,
                             help="completions per image, 1-1000 (default: %(default)s)")
@@ -71,7 +71,7 @@ def parse_args():
     if args.image and not args.complete:
         parser.error("--image goes with --complete")
     args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
-    told_no_class = read_json(Path(args.models_dir) / config.MANIFEST).get("unconditional")
+    told_no_class = folders.read_manifest(args.models_dir).get("unconditional")
     if args.label is None and not args.all_classes and not told_no_class:
         parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     return args
@@ -95,28 +95,31 @@ def condition(manifest, label):
 
 def draw_grid(args, manifest, model, label):
     import util
+    from rnn_draw import pictures
 
     name = class_name(manifest, label)
     frames = manifest["target_size"] + 1 if args.gif else 1
-    util.check_fits(args.grid_size**2, args.grid_size, args.output_size, manifest["channels"], frames)
-    levels = util.sample(model, args.grid_size**2, manifest, args.temperature, args.seed, condition(manifest, label))
-    pictures = util.dequantize(levels, manifest["max_intensity"])
+    pictures.check_fits(args.grid_size**2, args.grid_size, args.output_size, manifest["channels"], frames)
+    levels = util.sample(model, args.grid_size**2, manifest, args.temperature, args.seed, condition(manifest, label),
+                         verbose=util.progress_verbosity())
+    grey_values = util.dequantize(levels, manifest["max_intensity"])
     written = [output_path(args, f"samples_of_{name}")]
-    util.save_grid(pictures, written[0], args.output_size)
+    pictures.save_grid(grey_values, written[0], args.output_size)
     if args.gif:
         written.append(output_path(args, f"samples_of_{name}", suffix=".gif"))
-        util.save_gif(util.drawing_frames(pictures, args.grid_size, args.output_size), written[-1])
+        pictures.save_gif(pictures.drawing_frames(grey_values, args.grid_size, args.output_size), written[-1])
     return written
 
 
 def images_to_complete(args, manifest, label):
     """Level images (N, S, S[, C]) to complete: --image, or the first test images (of the class, if one)."""
     import util
+    from rnn_draw import datasets
 
     if args.image:
-        images = util.read_picture(args.image, manifest["channels"])[None]
+        images = datasets.read_picture(args.image, manifest["channels"])[None]
     else:
-        dataset = util.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
+        dataset = datasets.load_dataset(args.data or manifest["dataset"], manifest["dataset"])
         images = dataset.x_test if label is None else dataset.x_test[dataset.y_test == label]
         images = images[: args.num_images]
         if len(images) == 0:
@@ -127,28 +130,30 @@ def images_to_complete(args, manifest, label):
 def draw_completions(args, manifest, model, label, images_of=None):
     """Strips (and GIFs) of completions; `images_of` picks the test images' class if not `label`'s."""
     import util
+    from rnn_draw import pictures
 
     name, size = class_name(manifest, images_of if label is None else label), manifest["target_size"]
     keep = round(config.KEEP_FRACTION * size * size) if args.keep is None else args.keep
     if not 0 <= keep < size * size:
         raise UserError(f"--keep must be in 0..{size * size - 1} for {size}x{size} models, got {keep}")
     strip = args.completions + 2  # masked | completions | truth
-    util.check_fits(strip, strip, args.output_size, manifest["channels"], size + 1 if args.gif else 1)
+    pictures.check_fits(strip, strip, args.output_size, manifest["channels"], size + 1 if args.gif else 1)
     truth = images_to_complete(args, manifest, label if images_of is None else images_of)
     completions = util.complete(
-        model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label)
+        model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label),
+        verbose=util.progress_verbosity(),
     )
     to_pictures = functools.partial(util.dequantize, max_intensity=manifest["max_intensity"])
     written = []
     for index, (image, drawn) in enumerate(zip(truth, completions)):
         number = None if args.out and len(truth) == 1 else index
         written.append(output_path(args, f"completion_of_{name}", number))
-        masked = util.hide_after(to_pictures(image)[None], keep)[0]
-        util.save_strip(masked, to_pictures(drawn), to_pictures(image), written[-1], args.output_size)
+        masked = pictures.hide_after(to_pictures(image)[None], keep)[0]
+        pictures.save_strip(masked, to_pictures(drawn), to_pictures(image), written[-1], args.output_size)
         if args.gif:
             written.append(written[-1].with_suffix(".gif"))
-            frames = util.drawing_frames(to_pictures(drawn), len(drawn), args.output_size, first_row=keep // size)
-            util.save_gif(frames, written[-1])
+            frames = pictures.drawing_frames(to_pictures(drawn), len(drawn), args.output_size, first_row=keep // size)
+            pictures.save_gif(frames, written[-1])
     return written
 
 
@@ -174,9 +179,10 @@ def jobs(args, manifest, models):
 def real_levels(args, manifest):
     """The data set's training and test images as the models see them: (level images, labels) of each."""
     import util
+    from rnn_draw import datasets
 
     source = args.data or manifest["dataset"]
-    dataset = util.load_dataset(source, manifest["dataset"])
+    dataset = datasets.load_dataset(source, manifest["dataset"])
     return ((util.levels_for(manifest, dataset.x_train, source), dataset.y_train),
             (util.levels_for(manifest, dataset.x_test, source), dataset.y_test))
 
@@ -184,7 +190,7 @@ def real_levels(args, manifest):
 def evaluate(args, manifest, models, labels):
     """Judge --num_samples samples per class (and temperature); print the figures; write the report."""
     import util
-    from rnn_draw import judge
+    from rnn_draw import judge, write_json
 
     (train, train_labels), (test, test_labels) = real_levels(args, manifest)
     print(f"judge: logistic regression on {min(len(train), judge.MAX_TRAIN_IMAGES)} real training images", flush=True)
@@ -202,7 +208,8 @@ def evaluate(args, manifest, models, labels):
         per_class = {}
         for label in labels:
             training, real = references[label]
-            samples = util.sample(models[label], args.num_samples, manifest, temperature, args.seed, condition(manifest, label))
+            samples = util.sample(models[label], args.num_samples, manifest, temperature, args.seed,
+                                  condition(manifest, label), verbose=util.progress_verbosity())
             per_class[class_name(manifest, label)] = {
                 "samples": len(samples), **judge.figures_of(referee, samples, label, training), **real}
         figures = per_class[class_name(manifest, labels[0])] if len(labels) == 1 else judge.overall(per_class)
@@ -213,7 +220,7 @@ def evaluate(args, manifest, models, labels):
     name = class_name(manifest, labels[0]) if len(labels) == 1 else "all_classes"
     grid = output_path(args, f"samples_of_{name}")
     written = [grid.with_name(f"{grid.stem}_quality.json")]
-    util.write_json(written[0], report)
+    write_json(written[0], report)
     if len(temperatures) > 1:
         written.append(written[0].with_suffix(".png"))
         judge.save_temperature_plot({t: report["temperatures"][str(t)]["overall"] for t in temperatures}, written[-1])
@@ -222,9 +229,9 @@ def evaluate(args, manifest, models, labels):
 
 def main():
     args = parse_args()
-    import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
+    from rnn_draw.commands import trained  # after the flags are checked: importing Keras takes seconds
 
-    manifest, models = util.load_models(args.models_dir)
+    manifest, models = trained.load_models(args.models_dir)
     work = jobs(args, manifest, models)
     for draw, label in work:
         written = draw(args, manifest, models[label], label)

@@ -26,7 +26,7 @@ def parse_args():
         "models_dir": config.CIFAR_MODELS_DIR, "target_size": config.CIFAR_TARGET_SIZE,
         "max_intensity": config.CIFAR_MAX_INTENSITY, "learning_rate": config.CIFAR_LEARNING_RATE,
     })
-    args = cli.parse_with_recipe(parser)
+    args = cli.parse_with_recipe(parser, "cifar10")
     if args.label is None and args.class_name is None and not args.all_classes:
         parser.error("nothing to train: give --label K, --class_name NAME or --all_classes")
     cli.check_model_flags(parser, args)
@@ -40,9 +40,9 @@ def main():
     dataset = datasets.load_dataset(args.data, "cifar10")
     wanted = args.label if args.label is not None else args.class_name
     classes = range(len(dataset.class_names)) if args.all_classes else [cli.class_label(wanted, dataset.class_names)]
-    import util  # after the flags and the class are checked: importing Keras takes seconds
+    from rnn_draw.commands import training  # after the flags and the class are checked: importing Keras takes seconds
 
-    util.train_from_flags(args, classes, dataset)
+    training.train_from_flags(args, classes, dataset)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Train one generative RNN per MNIST digit (or one model for all digits) and save them.
 
 --num_images N takes the first N training images of each digit trained, as the tutorial does.
-Retraining into trained/mnist_models replaces the shipped models; `git checkout trained/` brings them back.
+The tutorial's command (below) trains into trained/mnist_models, the folder whose shipped models it
+trained: it replaces them with your own run (`git checkout trained/` brings them back).
 Example (the tutorial's command):  python train_mnist.py --all_digits=True --num_images=60000 --epochs=12
-Quick look on the shipped subset:  python train_mnist.py --digit 3 --data mnist-mini
+Quick look on the shipped subset:  python train_mnist.py --digit 3 --data mnist-mini --models_dir trained/quick_look
+Named settings:                    python train_mnist.py --all_digits --recipe demo-fast
 """
 
 import config
@@ -22,7 +24,7 @@ def parse_args():
         "epochs": config.EPOCHS, "batch_size": config.BATCH_SIZE, "data": config.MNIST_DATA,
         "models_dir": config.MNIST_MODELS_DIR, "target_size": config.TARGET_SIZE, "max_intensity": config.MAX_INTENSITY,
     })
-    args = cli.parse_with_recipe(parser)
+    args = cli.parse_with_recipe(parser, "mnist")
     if args.digit is None and not args.all_digits:
         parser.error("nothing to train: give --digit D or --all_digits")
     cli.check_model_flags(parser, args)
@@ -31,10 +33,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
+    from rnn_draw import datasets
 
-    digits = range(10) if args.all_digits else [args.digit]
-    util.train_from_flags(args, digits, util.load_dataset(args.data, "mnist"))
+    dataset = datasets.load_dataset(args.data, "mnist")
+    from rnn_draw.commands import training  # after the flags are checked: importing Keras takes seconds
+
+    training.train_from_flags(args, range(10) if args.all_digits else [args.digit], dataset)
 
 
 if __name__ == "__main__":

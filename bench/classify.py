@@ -15,20 +15,22 @@ from pathlib import Path
 
 import numpy as np
 from common import machine, seconds
+from tutorial_reference import tutorial_classify
 
 import config
 import util
-from tutorial_reference import tutorial_classify
+from rnn_draw import datasets, folders
+from rnn_draw.commands import trained, training
 
 
 def models_folder(path):
-    if (Path(path) / util.MANIFEST).is_file():
+    if (Path(path) / folders.MANIFEST).is_file():
         return path
     folder = tempfile.mkdtemp(prefix="bench-models-")
     print(f"no models in {path}: training ten quick ones (1 epoch on mnist-mini) in {folder}")
-    mini = util.load_dataset("mnist-mini")
-    setup = util.settings("mnist", util.MNIST_CLASS_NAMES)
-    util.train_classes(mini.x_train, mini.y_train, range(10), folder, setup, epochs=1, verbose=0)
+    mini = datasets.load_dataset("mnist-mini")
+    setup = folders.settings("mnist", datasets.MNIST_CLASS_NAMES)
+    training.train_classes(mini.x_train, mini.y_train, range(10), folder, setup, epochs=1, verbose=0)
     return folder
 
 
@@ -39,8 +41,8 @@ def main():
     parser.add_argument("--data", default="mnist", help="test images from this data set (default: %(default)s)")
     args = parser.parse_args()
     print(machine())
-    manifest, models = util.load_models(models_folder(args.models_dir))
-    dataset = util.load_dataset(args.data)
+    manifest, models = trained.load_models(models_folder(args.models_dir))
+    dataset = datasets.load_dataset(args.data)
     images, labels = dataset.x_test, dataset.y_test
     tokens = util.to_tokens(images[: args.num_images], manifest["target_size"], manifest["max_intensity"])
     uniform = np.full(len(models), 1 / len(models))

@@ -9,19 +9,21 @@ Usage: python bench/sampling.py [--tutorial_images N]
 
 import argparse
 
+import keras
 import numpy as np
 from common import machine, seconds
+from tutorial_reference import tutorial_sample_image
 
 import util
-from tutorial_reference import tutorial_sample_image
+from rnn_draw import folders
 
 GRID = 25
 
 
 def bench(target_size, levels, tutorial_images):
-    util.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     model = util.create_model(levels, units=256)
-    manifest = util.settings("bench", ["any"], target_size, levels - 1)
+    manifest = folders.settings("bench", ["any"], target_size, levels - 1)
     _, first = seconds(util.sample, model, GRID, manifest, seed=0)  # includes tracing the sampler
     _, steady = seconds(util.sample, model, GRID, manifest, seed=1)  # what every later grid costs
     rng = np.random.default_rng(0)

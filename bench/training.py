@@ -16,21 +16,23 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 from common import REPO, machine, peak_rss_mb, seconds
+from tutorial_reference import tutorial_training_arrays
 
 import config
 import util
-from tutorial_reference import tutorial_training_arrays
+from rnn_draw import datasets
 
 
 def one_epoch(recipe, digit, data, target_size, levels, max_images):
     """Child process: train one epoch; print a JSON line with images, pixels/s and peak RSS (MB)."""
-    dataset = util.load_dataset(data)
+    dataset = datasets.load_dataset(data)
     images, labels = dataset.x_train, dataset.y_train
     images = images[labels == digit][:max_images]
     tokens = util.to_tokens(images, target_size, levels - 1)
-    util.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     model = util.create_model(levels, units=config.UNITS)
     if recipe == "project":
         _, elapsed = seconds(util.train_model, model, tokens, epochs=1, validation_split=0, verbose=0)

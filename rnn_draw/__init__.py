@@ -20,17 +20,25 @@ class UserError(Exception):
 def atomic_write(path, write):
     """Call write(tmp_path) on a temporary file beside `path`, then rename it over `path`.
 
-    A crash or Ctrl-C mid-write leaves the previous file intact, never a half-written one.
+    A crash or Ctrl-C mid-write leaves the previous file intact, never a half-written one, and no
+    temporary file is left behind. A folder or temporary file that cannot be made is a UserError
+    naming `path`; an OSError while writing or renaming (a full disk, a name too long) goes on with
+    `path` as its filename, so the top level names it.
     """
+    import contextlib
+    import errno
     import os
     import tempfile
 
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        # A short temporary name: a long one would refuse a file name near the file system's limit.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:32]}.", suffix=path.suffix[:16])
     except OSError as error:
-        raise UserError(f"{path.parent}: cannot write here ({error.strerror})") from None
+        reason = ("a part of the path is a file, not a folder" if error.errno in (errno.EEXIST, errno.ENOTDIR)
+                  else (error.strerror or str(error)).lower())
+        raise UserError(f"cannot write {path}: {reason}") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -38,19 +46,27 @@ def atomic_write(path, write):
         write(tmp)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs should not be
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename in (None, tmp, os.fsencode(tmp), Path(tmp)):
+            error.filename, error.filename2 = str(path), None  # the user's name, not the temporary one
+        raise
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        with contextlib.suppress(OSError):  # never hide the error that got us here
+            if os.path.lexists(tmp):
+                os.remove(tmp)
 
 
 def read_json(path):
-    """A JSON file as a dict, or {} when it does not exist."""
+    """A JSON file as it was written, or {} when it does not exist. Its shape is the caller's to
+    check (shapes.checked)."""
     path = Path(path)
-    if not path.is_file():
-        return {}
     try:
+        if not path.is_file():
+            return {}
         return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({(error.strerror or str(error)).lower()})") from None
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep
         raise UserError(f"{path}: unreadable JSON ({error})") from None
 
 

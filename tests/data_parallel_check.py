@@ -23,15 +23,16 @@ if keras.backend.backend() == "tensorflow":
 import numpy as np  # noqa: E402
 
 import util  # noqa: E402
+from rnn_draw import distribute  # noqa: E402
 
 
-def trained_weights(initial, tokens, distribute):
-    parallel = util.data_parallel(8, 0.01) if distribute else util.Parallel(contextlib.nullcontext(), 1)
+def trained_weights(initial, tokens, in_parallel):
+    parallel = distribute.data_parallel(8, 0.01) if in_parallel else distribute.Parallel(contextlib.nullcontext(), 1)
     context, replicas = parallel.context, parallel.replicas
     with context:
-        model = util.create_model(4, units=8, learning_rate=0.01)
+        model = util.create_model(4, units=8)
         model.set_weights(initial)
-        util.train_model(model, tokens, epochs=2, batch_size=8, validation_split=0, verbose=0)
+        util.train_model(model, tokens, epochs=2, batch_size=8, validation_split=0, learning_rate=0.01, verbose=0)
     return replicas, model.get_weights()
 
 

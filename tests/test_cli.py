@@ -3,11 +3,9 @@
 import json
 
 import pytest
-from PIL import Image
-
-from conftest import assert_one_line_error, run_script
-
 from conftest import TINY_TRAINING as TINY
+from conftest import assert_one_line_error, run_script
+from PIL import Image
 
 
 @pytest.fixture

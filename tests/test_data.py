@@ -1,12 +1,12 @@
 import gzip
 import struct
 
+import keras
 import numpy as np
 import pytest
 
 import config
-import util
-from rnn_draw import datasets
+from rnn_draw import UserError, datasets
 
 
 def write_idx(path, array):
@@ -28,9 +28,9 @@ def mini_arrays():
 
 
 def test_shipped_mini_set_has_1000_and_100_images_per_digit():
-    mini = util.load_dataset("mnist-mini")
+    mini = datasets.load_dataset("mnist-mini")
     x_train, y_train, x_test, y_test = mini.x_train, mini.y_train, mini.x_test, mini.y_test
-    assert mini.class_names == util.MNIST_CLASS_NAMES and mini.channels == 1
+    assert mini.class_names == datasets.MNIST_CLASS_NAMES and mini.channels == 1
     assert x_train.shape == (10000, 28, 28) and x_test.shape == (1000, 28, 28)
     assert np.bincount(y_train).tolist() == [1000] * 10 and np.bincount(y_test).tolist() == [100] * 10
 
@@ -39,7 +39,7 @@ def test_npz_and_idx_folder_load_the_same_arrays(tmp_path, mini_arrays):
     np.savez(tmp_path / "mnist.npz", **mini_arrays)
     for key, name in datasets.IDX_FILES.items():
         write_idx(tmp_path / (name + (".gz" if key.startswith("x") else "")), mini_arrays[key])
-    from_npz, from_idx = util.load_dataset(str(tmp_path / "mnist.npz")), util.load_dataset(str(tmp_path))
+    from_npz, from_idx = datasets.load_dataset(str(tmp_path / "mnist.npz")), datasets.load_dataset(str(tmp_path))
     for split in ("train", "test"):
         (images_a, labels_a), (images_b, labels_b) = from_npz.split(split), from_idx.split(split)
         np.testing.assert_array_equal(images_a, mini_arrays[f"x_{split}"])
@@ -49,47 +49,45 @@ def test_npz_and_idx_folder_load_the_same_arrays(tmp_path, mini_arrays):
 
 def test_npz_with_wrong_keys_names_the_missing_ones(tmp_path, mini_arrays):
     np.savez(tmp_path / "bad.npz", images=mini_arrays["x_train"])
-    with pytest.raises(util.UserError, match="missing x_train, y_train, x_test, y_test"):
-        util.load_dataset(str(tmp_path / "bad.npz"))
+    with pytest.raises(UserError, match="missing x_train, y_train, x_test, y_test"):
+        datasets.load_dataset(str(tmp_path / "bad.npz"))
 
 
 def test_truncated_npz_is_a_user_error(tmp_path, mini_arrays):
     np.savez(tmp_path / "good.npz", **mini_arrays)
     raw = (tmp_path / "good.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(util.UserError, match="cut.npz"):
-        util.load_dataset(str(tmp_path / "cut.npz"))
+    with pytest.raises(UserError, match="cut.npz"):
+        datasets.load_dataset(str(tmp_path / "cut.npz"))
 
 
 def test_idx_folder_missing_a_file_names_it(tmp_path, mini_arrays):
     write_idx(tmp_path / "train-images-idx3-ubyte", mini_arrays["x_train"])
-    with pytest.raises(util.UserError, match="train-labels-idx1-ubyte"):
-        util.load_dataset(str(tmp_path))
+    with pytest.raises(UserError, match="train-labels-idx1-ubyte"):
+        datasets.load_dataset(str(tmp_path))
 
 
 def test_missing_path_is_a_user_error(tmp_path):
-    with pytest.raises(util.UserError, match="no such file"):
-        util.load_dataset(str(tmp_path / "nowhere.npz"))
+    with pytest.raises(UserError, match="no such file"):
+        datasets.load_dataset(str(tmp_path / "nowhere.npz"))
 
 
 def test_offline_without_a_local_copy_names_the_flag(monkeypatch):
     monkeypatch.setattr(config, "MNIST_LOCAL_COPIES", ())
-    import keras
 
     def offline():
         raise Exception("URL fetch failure: no network")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(util.UserError, match="--data"):
-        util.load_dataset("mnist")
+    with pytest.raises(UserError, match="--data"):
+        datasets.load_dataset("mnist")
 
 
 def test_a_download_is_used_when_there_is_no_local_copy(monkeypatch, mini_arrays):
-    import keras
 
     monkeypatch.setattr(config, "CIFAR10_LOCAL_COPIES", ())
     colour = {key: (np.repeat(value[..., None], 3, -1) if key.startswith("x") else value[:, None]) for key, value in mini_arrays.items()}
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour["x_train"], colour["y_train"]), (colour["x_test"], colour["y_test"])))
-    dataset = util.load_dataset("cifar10")
-    assert dataset.class_names == util.CIFAR10_CLASS_NAMES and dataset.channels == 3
+    dataset = datasets.load_dataset("cifar10")
+    assert dataset.class_names == datasets.CIFAR10_CLASS_NAMES and dataset.channels == 3
     assert dataset.y_train.dtype == np.int64 and dataset.y_train.shape == (20,)

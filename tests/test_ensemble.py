@@ -5,11 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import TINY_TRAINING, assert_one_line_error, run_script
 
 import classification
 import util
-from conftest import TINY_TRAINING, assert_one_line_error, run_script
-from rnn_draw import ensemble
+from rnn_draw import UserError, datasets, ensemble
+from rnn_draw.commands import trained
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,8 @@ def row_models_dir(tmp_path_factory):
 
 
 def test_the_ensemble_scores_are_the_sum_of_each_folders_log_likelihoods(tiny_models_dir, row_models_dir):
-    images = util.load_dataset("mnist-mini").x_test[:40]
-    folders = [util.load_models(tiny_models_dir), util.load_models(row_models_dir)]
+    images = datasets.load_dataset("mnist-mini").x_test[:40]
+    folders = [trained.load_models(tiny_models_dir), trained.load_models(row_models_dir)]
     args = argparse.Namespace(models_dir=[tiny_models_dir, row_models_dir], data="mnist-mini", batch_size=16)
     scores, classes, members = classification.score(args, folders, images)
     expected = sum(util.class_log_likelihoods(m, models, util.tokens_for(m, images))[0] for m, models in folders)
@@ -35,7 +36,7 @@ def test_the_ensemble_scores_are_the_sum_of_each_folders_log_likelihoods(tiny_mo
 
 
 def test_product_of_experts_refuses_members_of_different_classes():
-    with pytest.raises(util.UserError, match="different classes"):
+    with pytest.raises(UserError, match="different classes"):
         ensemble.product_of_experts([(np.zeros((2, 2)), np.array([0, 1])), (np.zeros((2, 2)), np.array([0, 2]))])
 
 

@@ -11,32 +11,33 @@ import sys
 import time
 import zipfile
 
+import keras
 import numpy as np
 import pytest
+from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import util
-from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
-from rnn_draw import datasets
-
+from rnn_draw import UserError, datasets, folders, read_json, saving
+from rnn_draw.commands import trained, training
 
 # --- atomic saves --------------------------------------------------------------------------------
 
 
 def test_a_crash_mid_save_leaves_the_previous_model_loadable(tmp_path, tiny_model, monkeypatch):
-    util.save_model(tiny_model, tmp_path, 0)
-    before = [w.copy() for w in util.load_model(tmp_path / "model_0.keras").get_weights()]
+    saving.save_model(tiny_model, tmp_path, 0)
+    before = [w.copy() for w in saving.load_model(tmp_path / "model_0.keras").get_weights()]
 
     def crash_mid_write(self, path, *args, **kwargs):
         with open(path, "wb") as file:
             file.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt  # as if Ctrl-C landed in the middle of writing
 
-    monkeypatch.setattr(util.keras.Model, "save", crash_mid_write)
+    monkeypatch.setattr(keras.Model, "save", crash_mid_write)
     with pytest.raises(KeyboardInterrupt):
-        util.save_model(tiny_model, tmp_path, 0)
-    after = util.load_model(tmp_path / "model_0.keras").get_weights()
+        saving.save_model(tiny_model, tmp_path, 0)
+    after = saving.load_model(tmp_path / "model_0.keras").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
     assert [p.name for p in tmp_path.iterdir()] == ["model_0.keras"]  # no temporary file left behind
 
@@ -44,7 +45,7 @@ def test_a_crash_mid_save_leaves_the_previous_model_loadable(tmp_path, tiny_mode
 # --- checkpoints and resume ----------------------------------------------------------------------
 
 
-class InterruptAfter(util.keras.callbacks.Callback):
+class InterruptAfter(keras.callbacks.Callback):
     """Raises KeyboardInterrupt at the end of epoch `epoch` (after the checkpoint is written)."""
 
     def __init__(self, epoch):
@@ -57,20 +58,20 @@ class InterruptAfter(util.keras.callbacks.Callback):
 
 
 def test_resume_continues_from_the_checkpoint_to_the_requested_epochs(tmp_path):
-    mini = util.load_dataset("mnist-mini")
-    setup = util.settings("mnist", util.MNIST_CLASS_NAMES, target_size=5, max_intensity=2, units=8)
+    mini = datasets.load_dataset("mnist-mini")
+    setup = folders.settings("mnist", datasets.MNIST_CLASS_NAMES, target_size=5, max_intensity=2, units=8)
     options = dict(epochs=4, batch_size=64, verbose=0)
     with pytest.raises(KeyboardInterrupt):
-        util.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, callbacks=[InterruptAfter(1)], **options)
+        training.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, callbacks=[InterruptAfter(1)], **options)
     state = json.loads((tmp_path / "model_1.ckpt.json").read_text())
     assert state["epochs_done"] == 2 and not (tmp_path / "model_1.keras").exists()
-    resumed = util.load_model(tmp_path / "model_1.ckpt.keras")
+    resumed = saving.load_model(tmp_path / "model_1.ckpt.keras")
     assert resumed.optimizer.iterations.numpy() > 0  # the optimizer state came back too
-    util.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, resume=True, **options)
+    training.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, resume=True, **options)
     record = json.loads((tmp_path / "model_1.json").read_text())
     assert len(record["history"]["loss"]) == 4  # as many epochs as an uninterrupted run
     assert not list(tmp_path.glob("*.ckpt.*"))
-    assert util.load_models(tmp_path)[1].keys() == {1}
+    assert trained.load_models(tmp_path)[1].keys() == {1}
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
@@ -89,7 +90,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert process.returncode == 130, stderr[-2000:]
     assert "--resume" in stdout and "Traceback" not in stderr
     done = json.loads((folder / "model_2.ckpt.json").read_text())["epochs_done"]
-    assert done >= 1 and util.load_model(folder / "model_2.ckpt.keras")
+    assert done >= 1 and saving.load_model(folder / "model_2.ckpt.keras")
     result = run_script("train_mnist.py", "--digit", "2", "--models_dir", folder, *TINY_TRAINING[:-4],
                         "--epochs", str(done + 1), "--batch_size", "16", "--resume")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -116,22 +117,22 @@ def test_a_model_with_other_settings_in_the_folder_is_named(models_copy):
     record = json.loads((models_copy / "model_1.json").read_text())
     record["settings"]["max_intensity"] = 6
     (models_copy / "model_1.json").write_text(json.dumps(record))
-    with pytest.raises(util.UserError, match="model_1.json: trained with max_intensity=6"):
-        util.load_models(models_copy)
+    with pytest.raises(UserError, match="model_1.json: trained with max_intensity=6"):
+        trained.load_models(models_copy)
 
 
 def test_a_model_whose_network_disagrees_with_the_manifest_is_named(models_copy):
-    util.save_model(util.create_model(7, units=4), models_copy, 0)  # 7 levels where the folder has 4
-    with pytest.raises(util.UserError, match="model_0.keras: the model has 7 levels"):
-        util.load_models(models_copy)
+    saving.save_model(util.create_model(7, units=4), models_copy, 0)  # 7 levels where the folder has 4
+    with pytest.raises(UserError, match="model_0.keras: the model has 7 levels"):
+        trained.load_models(models_copy)
 
 
 def test_colour_models_refuse_grey_images(tmp_path):
-    setup = util.settings("cifar10", util.CIFAR10_CLASS_NAMES, target_size=4, max_intensity=3, channels=3, units=8)
-    mini = util.load_dataset("cifar10-mini")
-    util.train_classes(mini.x_train, mini.y_train, [0], tmp_path, setup, epochs=1, verbose=0)
-    with pytest.raises(util.UserError, match="1 channel"):
-        util.classify(tmp_path, util.load_dataset("mnist-mini").x_test[:5])
+    setup = folders.settings("cifar10", datasets.CIFAR10_CLASS_NAMES, target_size=4, max_intensity=3, channels=3, units=8)
+    mini = datasets.load_dataset("cifar10-mini")
+    training.train_classes(mini.x_train, mini.y_train, [0], tmp_path, setup, epochs=1, verbose=0)
+    with pytest.raises(UserError, match="1 channel"):
+        util.classify(tmp_path, datasets.load_dataset("mnist-mini").x_test[:5])
 
 
 # --- one line, exit code 2, for every kind of bad input ------------------------------------------
@@ -228,8 +229,8 @@ LOADERS = {
     "cifar batch": lambda path: datasets.read_cifar_batch(path.name, path.read_bytes()),
     "tar.gz": lambda path: datasets.load_path(path, "cifar10"),
     "png": lambda path: datasets.read_picture(path, 1),
-    "keras": util.load_model,
-    "json": util.read_json,
+    "keras": saving.load_model,
+    "json": read_json,
 }
 
 
@@ -285,5 +286,5 @@ def test_loaders_fail_cleanly_on_random_and_truncated_bytes(kind, data, tmp_path
     path.write_bytes(raw)
     try:
         LOADERS[kind](path)
-    except util.UserError as error:
+    except UserError as error:
         assert "\n" not in str(error)

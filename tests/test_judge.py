@@ -4,16 +4,17 @@ import json
 
 import numpy as np
 import pytest
+from conftest import run_script
 
 import util
-from conftest import run_script
-from rnn_draw import judge
+from rnn_draw import datasets, folders, judge
+from rnn_draw.commands import trained, training
 
 
 @pytest.fixture(scope="module")
 def mini_levels():
     """The shipped subset at 10x10, 7 levels: ((train levels, labels), (test levels, labels))."""
-    mini = util.load_dataset("mnist-mini")
+    mini = datasets.load_dataset("mnist-mini")
     as_levels = [util.tokens_to_images(util.to_tokens(x, 10, 6), 10) for x in (mini.x_train, mini.x_test)]
     return (as_levels[0], mini.y_train), (as_levels[1], mini.y_test)
 
@@ -49,13 +50,13 @@ def toy_images(rng, count):
 
 def test_samples_of_a_class_model_are_recognised_as_that_class(tmp_path):
     images, labels = toy_images(np.random.default_rng(0), 600)
-    setup = util.settings("custom", ["left", "right"], target_size=4, max_intensity=3, units=16)
-    util.train_classes(images, labels, [0, 1], tmp_path, setup, epochs=8, batch_size=16, verbose=0)
-    manifest, models = util.load_models(tmp_path)
+    setup = folders.settings("custom", ["left", "right"], target_size=4, max_intensity=3, units=16)
+    training.train_classes(images, labels, [0, 1], tmp_path, setup, epochs=8, batch_size=16, verbose=0)
+    manifest, models = trained.load_models(tmp_path)
     referee = judge.fit_judge(util.tokens_to_images(util.to_tokens(images, 4, 3), 4), labels, max_intensity=3)
     for label in (0, 1):
         share, judged_as = judge.recognised(referee, util.sample(models[label], 100, manifest, seed=label), label)
-        assert share > max(v for k, v in judged_as.items() if k != label), judged_as
+        assert share > max((v for k, v in judged_as.items() if k != label), default=0.0), judged_as
 
 
 def test_generate_evaluate_prints_three_lines_and_writes_a_report(tiny_models_dir, tmp_path):
@@ -65,7 +66,8 @@ def test_generate_evaluate_prints_three_lines_and_writes_a_report(tiny_models_di
     for start in ("recognised:", "copied:", "diversity:"):
         assert sum(line.strip().startswith(start) for line in result.stdout.splitlines()) == 2, result.stdout
     report = json.loads((tmp_path / "ones_quality.json").read_text())
-    assert set(report["temperatures"]) == {"0.5", "1.0"} and 0 <= report["judge_accuracy_real_test"] <= 1
+    assert set(report["temperatures"]) == {"0.5", "1.0"} and report["judge_accuracy_real_test"] > 0.8  # real digits
     figures = report["temperatures"]["1.0"]["per_class"]["1"]
-    assert figures["samples"] == 40 and 0 <= figures["recognised"] <= 1 and figures["diversity"] > 0
+    assert figures["samples"] == 40 and figures["diversity"] > 0
+    assert figures["recognised"] == figures["judged_as"].get("1", 0.0) and sum(figures["judged_as"].values()) == pytest.approx(1)
     assert (tmp_path / "ones_quality.png").stat().st_size > 1000 and (tmp_path / "ones.png").is_file()

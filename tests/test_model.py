@@ -2,21 +2,25 @@ import math
 
 import keras
 import numpy as np
-
-import util
+import pytest
 from conftest import LEVELS, SIZE
+
+import reference
+import util
+from rnn_draw import folders
+from rnn_draw.commands import trained, training
 
 
 def full_forward_log_probs(model, tokens):
     """log p(pixel_t = level | pixels_<t) for every t and level, from one full forward pass."""
-    probs = np.asarray(model.predict_on_batch(util.one_hot_inputs(tokens, LEVELS)), dtype=np.float64)
+    probs = np.asarray(model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS)), dtype=np.float64)
     return np.log(probs)
 
 
 def test_output_is_a_distribution_at_every_step_for_any_length(tiny_model):
     for steps in (1, 7, SIZE * SIZE):
         tokens = np.random.default_rng(steps).integers(0, LEVELS, (3, steps))
-        probs = np.asarray(tiny_model.predict_on_batch(util.one_hot_inputs(tokens, LEVELS)))
+        probs = np.asarray(tiny_model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS)))
         assert probs.shape == (3, steps, LEVELS)
         assert (probs >= 0).all()
         np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
@@ -44,7 +48,7 @@ def test_incremental_sampling_matches_a_full_forward_pass(tiny_model):
 
 
 def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
-    manifest = util.settings("toy", ["a"], target_size=SIZE, max_intensity=LEVELS - 1)
+    manifest = folders.settings("toy", ["a"], target_size=SIZE, max_intensity=LEVELS - 1)
     a = util.sample(tiny_model, 50, manifest, seed=7)
     b = util.sample(tiny_model, 50, manifest, seed=7)
     np.testing.assert_array_equal(a, b)
@@ -92,9 +96,9 @@ def test_classify_separates_a_toy_two_class_problem(tmp_path):
         else:
             images[index, :, position : position + 8] = 255
     train, test = np.arange(240) % 3 != 0, np.arange(240) % 3 == 0
-    setup = util.settings("toy", ["horizontal", "vertical"], target_size=SIZE, max_intensity=3, units=16)
-    util.train_classes(images[train], labels[train], [0, 1], tmp_path, setup, epochs=10, batch_size=8, verbose=0)
-    predictions, scores, classes = util.classify(tmp_path, images[test])
+    setup = folders.settings("toy", ["horizontal", "vertical"], target_size=SIZE, max_intensity=3, units=16)
+    training.train_classes(images[train], labels[train], [0, 1], tmp_path, setup, epochs=10, batch_size=8, verbose=0)
+    predictions, scores, classes, _, _ = util.classify([trained.load_models(tmp_path)], images[test])
     assert scores.shape == (test.sum(), 2) and classes.tolist() == [0, 1]
     assert (predictions == labels[test]).mean() >= 0.9
 
@@ -103,3 +107,42 @@ def test_log_priors_follow_training_counts_and_default_to_uniform():
     manifest = {"train_counts": {"0": 30, "1": 10}}
     np.testing.assert_allclose(np.exp(util.log_priors(manifest, [0, 1])), [0.75, 0.25])
     np.testing.assert_allclose(np.exp(util.log_priors({}, [0, 1, 2])), [1 / 3] * 3)
+
+
+INTEGER_PATH_CASES = {"per-class": (1, 0), "conditional": (1, 3), "row mode": (SIZE, 0), "conditional rows": (SIZE, 3)}
+
+
+@pytest.mark.parametrize("width, num_classes", INTEGER_PATH_CASES.values(), ids=INTEGER_PATH_CASES.keys())
+def test_the_integer_path_gives_the_one_hot_paths_log_likelihoods_and_loss(width, num_classes):
+    """Integer tokens, one-hot made inside the compiled call, against numpy one-hot inputs on the host."""
+    keras.utils.set_random_seed(0)
+    model = util.create_model(LEVELS, units=12, width=width, num_classes=num_classes)
+    rng = np.random.default_rng(5)
+    tokens = rng.integers(0, LEVELS, (10, SIZE * SIZE // width, width)).astype(np.uint8)
+    labels = rng.integers(0, max(num_classes, 1), 10)
+    conditions = reference.class_one_hot(labels, num_classes) if num_classes else None
+    nats, _ = util.log_likelihood(model, tokens, labels if num_classes else None, batch_size=4)
+    np.testing.assert_allclose(nats, reference.log_likelihood(model, tokens, conditions), rtol=1e-5)
+    probs = model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS, conditions))
+    one_hot_loss = float(keras.losses.SparseCategoricalCrossentropy()(tokens.reshape(probs.shape[:-1]).astype(np.int32), probs))
+    fitted = util.fitting_model(model, SIZE * SIZE)
+    integer_loss = fitted.evaluate((tokens.astype(np.int32), labels.astype(np.int32)), labels, batch_size=10, verbose=0)
+    np.testing.assert_allclose(integer_loss, one_hot_loss, rtol=1e-5)
+
+
+def test_batches_carry_integer_tokens_and_labels_only(random_tokens):
+    labels = np.arange(len(random_tokens)) % 3
+    batches = util.TokenBatches(random_tokens, 1, batch_size=5, labels=labels)
+    (tokens, their_labels), targets = batches[0]
+    assert tokens.dtype == np.int32 and tokens.shape == (5, SIZE * SIZE, 1)
+    assert their_labels.dtype == np.int32 and (targets == their_labels).all()
+    rows = [np.flatnonzero((random_tokens == row[:, 0]).all(1))[0] for row in tokens]
+    np.testing.assert_array_equal(their_labels, labels[rows])
+
+
+def test_a_resumed_epoch_sees_the_batches_of_an_uninterrupted_run(random_tokens):
+    straight = util.TokenBatches(random_tokens, 1, batch_size=4, seed=3)
+    straight.on_epoch_end()
+    resumed = util.TokenBatches(random_tokens, 1, batch_size=4, seed=3, epochs_done=1)
+    np.testing.assert_array_equal(straight.order, resumed.order)
+    assert not np.array_equal(util.TokenBatches(random_tokens, 1, batch_size=4, seed=3).order, resumed.order)

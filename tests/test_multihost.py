@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import pytest
-
-import util
 from conftest import REPO
+
+from rnn_draw import saving
 
 BACKENDS = [
     "tensorflow",
@@ -76,7 +76,7 @@ def finish(processes, timeout=300):
 
 
 def weights(folder):
-    return util.load_model(folder / "model_3.keras").get_weights()
+    return saving.load_model(folder / "model_3.keras").get_weights()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

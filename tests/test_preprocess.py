@@ -1,7 +1,9 @@
+import keras
 import numpy as np
-
-import util
 from conftest import LEVELS, MAX_INTENSITY, SIZE
+
+import reference
+import util
 
 
 def test_shrink_keeps_range_and_averages_strokes():
@@ -41,7 +43,7 @@ def test_to_tokens_is_raster_order_of_quantized_pixels():
 
 
 def test_one_hot_inputs_start_with_zero_vector_and_shift_by_one(random_tokens):
-    inputs = util.one_hot_inputs(random_tokens, LEVELS)
+    inputs = reference.one_hot_inputs(random_tokens, LEVELS)
     assert inputs.shape == random_tokens.shape + (LEVELS,) and inputs.dtype == np.float32
     assert not inputs[:, 0].any()
     np.testing.assert_array_equal(inputs[:, 1:].argmax(-1), random_tokens[:, :-1])
@@ -55,16 +57,24 @@ def test_pre_process_is_the_tutorial_layout():
     assert sequences.shape == (4, SIZE * SIZE + 1, LEVELS)
     assert not sequences[:, 0].any()
     np.testing.assert_array_equal(sequences[:, 1:].argmax(-1), tokens)
-    np.testing.assert_array_equal(sequences[:, :-1], util.one_hot_inputs(tokens, LEVELS))
+    np.testing.assert_array_equal(sequences[:, :-1], reference.one_hot_inputs(tokens, LEVELS))
 
 
 def test_token_batches_cover_every_image_once_per_epoch(random_tokens):
-    batches = util.TokenBatches(random_tokens, LEVELS, batch_size=5)
+    batches = util.TokenBatches(random_tokens, 1, batch_size=5)
     assert len(batches) == 3
     seen = []
     for index in range(len(batches)):
-        inputs, targets = batches[index]
-        assert inputs.shape[1:] == (SIZE * SIZE, LEVELS) and targets.dtype == np.int32
-        np.testing.assert_array_equal(util.one_hot_inputs(targets, LEVELS), inputs)
-        seen += [tuple(row) for row in targets]
+        (tokens, _), _ = batches[index]
+        assert tokens.shape[1:] == (SIZE * SIZE, 1) and tokens.dtype == np.int32
+        seen += [tuple(row) for row in tokens[..., 0]]
     assert sorted(seen) == sorted(tuple(row) for row in random_tokens.astype(np.int32))
+
+
+def test_network_inputs_made_in_the_compiled_call_are_the_one_hot_shift(random_tokens):
+    tokens = random_tokens.reshape(len(random_tokens), -1, 1).astype(np.int32)
+    made = np.asarray(util.network_inputs(keras.ops.convert_to_tensor(tokens), LEVELS))
+    np.testing.assert_array_equal(made, reference.one_hot_inputs(random_tokens, LEVELS))
+    labels = np.arange(len(tokens)) % 3
+    made = np.asarray(util.network_inputs(keras.ops.convert_to_tensor(tokens), LEVELS, keras.ops.convert_to_tensor(labels), 3))
+    np.testing.assert_array_equal(made, reference.one_hot_inputs(random_tokens, LEVELS, reference.class_one_hot(labels, 3)))

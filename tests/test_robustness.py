@@ -12,15 +12,17 @@ import subprocess
 import sys
 import zlib
 
+import keras
 import numpy as np
 import pytest
+from conftest import REPO, TINY_TRAINING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import config
 import util
-from conftest import REPO, TINY_TRAINING
-from rnn_draw import sizes
-from rnn_draw.commands import cli
+from rnn_draw import UserError, datasets, folders, saving, sizes
+from rnn_draw.commands import cli, trained, training
 
 
 def run_bare(*args):
@@ -43,7 +45,7 @@ def run_in_process(script, args, cwd):
         code = stop.code if isinstance(stop.code, int) else 1
     finally:
         sys.argv = argv
-        util.keras.mixed_precision.set_global_policy("float32")  # --mixed_precision sets it process-wide
+        keras.mixed_precision.set_global_policy("float32")  # --mixed_precision sets it process-wide
     return code, out.getvalue(), err.getvalue()
 
 
@@ -115,11 +117,11 @@ def test_nan_learning_rate_is_refused_and_the_model_there_is_untouched(folder_wi
 
 def test_training_that_diverges_saves_nothing_and_says_what_to_try(folder_with_a_good_model):
     before = {p.name: p.read_bytes() for p in folder_with_a_good_model.iterdir()}
-    mini = util.load_dataset("mnist-mini")
-    setup = util.settings("mnist", util.MNIST_CLASS_NAMES, target_size=6, max_intensity=3, units=16)
-    with pytest.raises(util.UserError, match="diverged.*smaller --learning_rate") as error:
+    mini = datasets.load_dataset("mnist-mini")
+    setup = folders.settings("mnist", datasets.MNIST_CLASS_NAMES, target_size=6, max_intensity=3, units=16)
+    with pytest.raises(UserError, match="diverged.*smaller --learning_rate") as error:
         # A step this large overflows float32 in a few updates: weights and loss become inf and NaN.
-        util.train_classes(mini.x_train[:400], mini.y_train[:400], [3], folder_with_a_good_model, setup,
+        training.train_classes(mini.x_train[:400], mini.y_train[:400], [3], folder_with_a_good_model, setup,
                            model_options={"learning_rate": 3e38}, epochs=3, batch_size=8, verbose=0)
     assert "model_3.keras was left as it was" in str(error.value)
     assert {p.name: p.read_bytes() for p in folder_with_a_good_model.iterdir()} == before
@@ -133,7 +135,7 @@ def test_a_full_disk_while_saving_is_one_line_and_the_previous_model_stays(folde
             file.write(b"PK\x03\x04 a few bytes")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(util.keras.Model, "save", disk_full)
+    monkeypatch.setattr(keras.Model, "save", disk_full)
     code, out, err = run_in_process("train_mnist.py", ["--digit", "3", "--num_images", "40", "--epochs", "1",
                                                        "--models_dir", folder_with_a_good_model, *TINY_TRAINING[:-4]], tmp_path)
     assert code == 1 and len(lines(err)) == 1 and "the disk is full" in err, err
@@ -159,7 +161,7 @@ def test_a_bug_is_one_line_and_the_debug_variable_shows_its_traceback(monkeypatc
     (type("ResourceExhaustedError", (Exception,), {})("OOM when allocating tensor"), 1, "out of memory"),
     (RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate"), 1, "out of memory"),
     (OSError(errno.EROFS, "Read-only file system", "trained/x"), 1, "read-only"),
-    (util.UserError("bad\ninput"), 2, "bad input"),
+    (UserError("bad\ninput"), 2, "bad input"),
 ])
 def test_faults_of_the_machine_are_described_in_one_line(error, code, fragment):
     described = cli.describe_fault(error)
@@ -204,14 +206,14 @@ def test_sampling_in_chunks_draws_what_one_call_would(tiny_model, monkeypatch):
 
 
 def test_loading_under_a_keras_older_than_the_floor_is_refused(tiny_models_dir, monkeypatch):
-    monkeypatch.setattr(util.keras, "__version__", "3.13.2")
-    with pytest.raises(util.UserError, match="Keras 3.13.2 is installed; loading models needs Keras 3.14.0"):
-        util.load_models(tiny_models_dir)
+    monkeypatch.setattr(keras, "__version__", "3.13.2")
+    with pytest.raises(UserError, match="Keras 3.13.2 is installed; loading models needs Keras 3.14.0"):
+        trained.load_models(tiny_models_dir)
 
 
 def test_requirements_ask_for_the_safe_keras_floor():
     requirement = next(line for line in (REPO / "requirements.txt").read_text().splitlines() if line.startswith("keras"))
-    assert f">={util.config.KERAS_FLOOR}" in requirement.replace(" ", "")
+    assert f">={config.KERAS_FLOOR}" in requirement.replace(" ", "")
 
 
 # --- the fuzzer: whole command lines, valid and hostile values mixed -----------------------------
@@ -289,7 +291,7 @@ def check_outcome(code, out, err, folder):
         assert len(lines(err)) == 1, err
         assert code in (1, 2)
     for path in folder.rglob("*.keras"):
-        assert util.all_finite(util.load_model(path)), path
+        assert saving.all_finite(saving.load_model(path)), path
 
 
 @pytest.mark.parametrize("script, examples", [("train_mnist.py", 20), ("train_cifar.py", 8), ("generate.py", 30),

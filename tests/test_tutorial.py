@@ -5,10 +5,12 @@ import ast
 import json
 
 import pytest
+from conftest import REPO, assert_one_line_error, run_script
 
 import config
 import util
-from conftest import REPO, assert_one_line_error, run_script
+from rnn_draw import datasets, folders
+from rnn_draw.commands import trained
 
 TINY = ["--target_size", "4", "--max_intensity", "3", "--units", "8", "--epochs", "1", "--batch_size", "32"]
 
@@ -58,20 +60,20 @@ def test_a_class_with_fewer_images_uses_all_of_them_with_a_note(tmp_path):
 
 
 def test_the_first_images_of_each_class_in_the_data_sets_order():
-    mini = util.load_dataset("mnist-mini")
-    images, labels, short = util.first_of_each_class(mini.x_train, mini.y_train, [7, 2], 3)
+    mini = datasets.load_dataset("mnist-mini")
+    images, labels, short = datasets.first_of_each_class(mini.x_train, mini.y_train, [7, 2], 3)
     expected = [row for label in (2, 7) for row in (mini.y_train == label).nonzero()[0][:3]]
     assert labels.tolist() == mini.y_train[sorted(expected)].tolist() and short == {}
     assert (images == mini.x_train[sorted(expected)]).all()
 
 
 def test_short_classes_are_one_note_however_many():
-    names = util.MNIST_CLASS_NAMES
-    assert util.short_classes_note({3: 6131}, names, 60000) == (
+    names = datasets.MNIST_CLASS_NAMES
+    assert datasets.short_classes_note({3: 6131}, names, 60000) == (
         "note: class 3 has 6131 training images, fewer than --num_images 60000; using all of them")
-    assert util.short_classes_note({0: 5923, 1: 6742}, names, 60000).endswith("classes 0, 1 have; each uses all of "
+    assert datasets.short_classes_note({0: 5923, 1: 6742}, names, 60000).endswith("classes 0, 1 have; each uses all of "
                                                                              "its images (5923 to 6742)")
-    assert util.short_classes_note({0: 1000, 1: 1000}, names, 5000).endswith("(1000 each)")
+    assert datasets.short_classes_note({0: 1000, 1: 1000}, names, 5000).endswith("(1000 each)")
 
 
 # --- the shipped models --------------------------------------------------------------------------
@@ -81,14 +83,15 @@ SHIPPED = [config.MNIST_MODELS_DIR, config.CONDITIONAL_MODELS_DIR]
 
 @pytest.mark.parametrize("folder", SHIPPED)
 def test_shipped_models_load_pass_the_checks_and_carry_their_record(folder):
-    manifest, models = util.load_models(REPO / folder)
+    manifest, models = trained.load_models(REPO / folder)
     assert sorted(models) == list(range(10)) and manifest["target_size"] == 10 and manifest["levels"] == 7
     measured = json.loads((REPO / folder / "classification.json").read_text())
     assert measured["num_images"] == 10000  # the full test set
     for record_path in (REPO / folder).glob("model_*.json"):
         record = json.loads(record_path.read_text())
         assert record["command"].startswith("python train_mnist.py") and record["data"] and record["epochs"] > 0
-        assert record["settings"]["keras_version"] and record["accuracy"] == measured["accuracy"] > 0.97
+        assert record["settings"]["keras_version"] and "accuracy" not in record  # classification.py measured it
+    assert measured["accuracy"] > 0.97 and measured["split"] == "test"
     for model_path in (REPO / folder).glob("model_*.keras"):
         assert model_path.stat().st_size < 1_000_000  # weights only: no optimizer state
 
@@ -140,7 +143,7 @@ def unconditional_dir(tmp_path_factory):
 
 
 def test_an_unconditional_model_is_one_model_without_a_class_input(unconditional_dir):
-    manifest, models = util.load_models(unconditional_dir)
+    manifest, models = trained.load_models(unconditional_dir)
     assert manifest["unconditional"] and list(models) == [None]
     assert util.num_classes_of(models[None]) == 0
     assert json.loads((unconditional_dir / "model_all.json").read_text())["train_counts"] == {str(d): 40 for d in range(10)}
@@ -184,10 +187,10 @@ def held_out_runs(tmp_path_factory):
 def test_held_out_images_are_the_ones_training_validated_on(held_out_runs, kind):
     """Their mean log-loss under each model is the validation loss Keras reported while training."""
     folder = held_out_runs[kind]
-    mini = util.load_dataset("mnist-mini")
-    manifest, models = util.load_models(folder)
-    for run in util.training_runs(folder):
-        images, labels = util.held_out_images(mini.x_train, mini.y_train, [run])
+    mini = datasets.load_dataset("mnist-mini")
+    manifest, models = trained.load_models(folder)
+    for run in folders.training_runs(folder):
+        images, labels = datasets.held_out_images(mini.x_train, mini.y_train, [run])
         classes = sorted(int(k) for k in run["train_counts"])
         assert len(images) == int(60 * len(classes) * 0.25) and set(labels.tolist()) == set(classes)
         model = models[classes[0]]
@@ -217,3 +220,17 @@ def test_held_out_images_need_a_record_that_says_which(held_out_runs, tmp_path):
                           "does not say which images its training held out")
     assert_one_line_error(run_script("classification.py", "--split", "validation", "--models_dir", folder, folder),
                           "--split validation takes one --models_dir")
+
+
+def test_the_shipped_models_scores_are_those_of_the_one_hot_path():
+    """log p(x | k) of real digits under every shipped tutorial model, through the compiled integer path,
+    equal the float64 numpy log-softmax of one-hot forward passes to 1e-3 nats per image."""
+    import numpy as np
+
+    import reference
+    import util
+
+    manifest, models = trained.load_models(REPO / config.MNIST_MODELS_DIR)
+    tokens = util.tokens_for(manifest, datasets.load_dataset("mnist-mini").x_test[::25])
+    for model in models.values():
+        np.testing.assert_allclose(util.log_likelihood(model, tokens)[0], reference.log_likelihood(model, tokens), atol=1e-3)

@@ -1,16 +1,19 @@
 """Cells, depth, row mode, colour and class-conditional models: the incremental sampler must give the
 same per-step distributions as one full forward pass, for every variant; completion keeps its prefix."""
 
+import keras
 import numpy as np
 import pytest
-
-import util
 from conftest import LEVELS, SIZE
+
+import reference
+import util
+from rnn_draw import UserError, folders, pictures
 
 
 def full_forward_probs(model, tokens, conditions=None):
     """Per-step distributions (N, steps, width, levels) from one full forward pass over `tokens`."""
-    probs = np.asarray(model.predict_on_batch(util.one_hot_inputs(tokens, LEVELS, conditions)))
+    probs = np.asarray(model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS, conditions)))
     return probs.reshape(tokens.shape + (LEVELS,))
 
 
@@ -23,7 +26,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("cell, mode, channels", VARIANTS)
 def test_incremental_sampling_matches_a_full_forward_pass(cell, mode, channels):
-    util.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     steps, width = util.sequence_shape(SIZE, channels, mode)
     model = util.create_model(LEVELS, units=12, cell=cell, num_layers=2, dropout=0.2, width=width)
     tokens, probs = util.sample_tokens(model, 6, steps, seed=1, with_probs=True)
@@ -32,22 +35,22 @@ def test_incremental_sampling_matches_a_full_forward_pass(cell, mode, channels):
 
 
 def test_conditional_sampling_uses_the_class_and_matches_a_full_forward_pass():
-    util.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     model = util.create_model(LEVELS, units=12, num_classes=3)
     assert util.num_classes_of(model) == 3
     tokens, probs = util.sample_tokens(model, 5, SIZE * SIZE, seed=2, label=2, with_probs=True)
-    conditions = util.class_one_hot(np.full(5, 2), 3)
+    conditions = reference.class_one_hot(np.full(5, 2), 3)
     np.testing.assert_allclose(probs, full_forward_probs(model, tokens, conditions), atol=1e-4)
-    other = full_forward_probs(model, tokens, util.class_one_hot(np.full(5, 0), 3))
+    other = full_forward_probs(model, tokens, reference.class_one_hot(np.full(5, 0), 3))
     assert np.abs(other - probs).max() > 1e-3  # the class really reaches the network
-    with pytest.raises(util.UserError, match="class-conditional"):
+    with pytest.raises(UserError, match="class-conditional"):
         util.sample_tokens(model, 1, 4)
 
 
 @pytest.mark.parametrize("mode, channels", [("pixel", 1), ("row", 1), ("pixel", 3)])
 def test_completion_keeps_the_given_prefix_and_draws_the_rest_given_it(mode, channels):
-    util.keras.utils.set_random_seed(0)
-    manifest = util.settings("toy", ["a"], target_size=SIZE, max_intensity=LEVELS - 1, channels=channels, mode=mode)
+    keras.utils.set_random_seed(0)
+    manifest = folders.settings("toy", ["a"], target_size=SIZE, max_intensity=LEVELS - 1, channels=channels, mode=mode)
     steps, width = util.sequence_shape(SIZE, channels, mode)
     model = util.create_model(LEVELS, units=12, width=width)
     rng = np.random.default_rng(0)
@@ -65,7 +68,7 @@ def test_completion_keeps_the_given_prefix_and_draws_the_rest_given_it(mode, cha
 
 
 def test_row_mode_scores_with_a_softmax_per_pixel():
-    util.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     model = util.create_model(LEVELS, units=12, width=SIZE)
     tokens = np.random.default_rng(0).integers(0, LEVELS, (4, SIZE, SIZE))
     probs = full_forward_probs(model, tokens)
@@ -77,9 +80,9 @@ def test_row_mode_scores_with_a_softmax_per_pixel():
 def test_drawing_frames_and_gif(tmp_path):
     from PIL import Image
 
-    pictures = np.random.default_rng(0).integers(0, 256, (4, SIZE, SIZE, 3), dtype=np.uint8)
-    frames = util.drawing_frames(pictures, 2, 10, first_row=2)
+    colour = np.random.default_rng(0).integers(0, 256, (4, SIZE, SIZE, 3), dtype=np.uint8)
+    frames = pictures.drawing_frames(colour, 2, 10, first_row=2)
     assert frames.shape == (SIZE - 2 + 1, 2 * 12 + 2, 2 * 12 + 2, 3)
-    util.save_gif(frames, tmp_path / "draw.gif")
+    pictures.save_gif(frames, tmp_path / "draw.gif")
     with Image.open(tmp_path / "draw.gif") as gif:
         assert gif.n_frames == SIZE - 1 and gif.size == (26, 26)

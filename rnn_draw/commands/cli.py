@@ -87,10 +87,22 @@ seed = number(int, 0, 2**32 - 1)  # what every backend's seeding accepts
 
 # --- running a script: every failure one line ----------------------------------------------------
 
-# errno values that mean the disk or the file system, not the program, is at fault.
+# What an operating system's refusal means, by errno. A fault of the machine, not of the program or
+# the input (exit 1): the first four only writing meets, so the file being written was not kept...
 DISK_FAULTS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-               errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission denied",
-               errno.EPERM: "permission denied", errno.EIO: "input/output error"}
+               errno.EDQUOT: "the disk quota is used up", errno.EFBIG: "the file is too large for this file system",
+               errno.EIO: "input/output error (a failing disk or network file system)",
+               errno.ESTALE: "the network file system lost track of this file (stale file handle)",
+               errno.EBUSY: "the file or folder is busy"}
+# ...or a path the user gave that the file system refuses (exit 2).
+PATH_FAULTS = {errno.ENOENT: "no such file or folder", errno.ENOTDIR: "a part of this path is a file, not a folder",
+               errno.EISDIR: "this is a folder, not a file", errno.ENAMETOOLONG: "the file name is too long",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.ELOOP: "too many symbolic links (a loop?)",
+               errno.EEXIST: "something of this name is already there", errno.ENOTEMPTY: "the folder is not empty",
+               errno.EINVAL: "invalid argument (a name this file system refuses?)",
+               errno.ETXTBSY: "the file is in use by a running program", errno.ENXIO: "no such device",
+               errno.ENODEV: "no such device"}
 
 
 def describe_fault(error):
@@ -101,9 +113,19 @@ def describe_fault(error):
     if isinstance(error, MemoryError) or name in ("ResourceExhaustedError", "OutOfMemoryError") or "RESOURCE_EXHAUSTED" in text:
         return 1, ("out of memory: this request needs more memory than the machine has; use smaller settings "
                    f"(--batch_size, --grid_size, --units...) ({name})")
-    if isinstance(error, OSError) and error.errno in DISK_FAULTS:
-        where = f" writing {error.filename}" if error.filename else ""
-        return 1, f"cannot write{where}: {DISK_FAULTS[error.errno]}; nothing half-written was kept"
+    if isinstance(error, OSError) and error.filename is not None:  # a path refused: say which, and what is wrong
+        path = error.filename
+        path = " ".join((os.fsdecode(path) if isinstance(path, (str, bytes)) else str(path)).split())
+        if len(path) > 120:  # both ends kept: where it is, and the file's name
+            path = f"{path[:58]}...{path[-59:]}"
+        if error.errno in PATH_FAULTS:
+            return 2, f"{path}: {PATH_FAULTS[error.errno]}"
+        if error.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG):
+            return 1, f"cannot write {path}: {DISK_FAULTS[error.errno]}; nothing half-written was kept"
+        return 1, f"{path}: {DISK_FAULTS.get(error.errno) or ' '.join(str(error.strerror or text).split()).lower()}"
+    if isinstance(error, OSError) and (error.errno in DISK_FAULTS or error.errno in (errno.EACCES, errno.EPERM)):
+        what = DISK_FAULTS.get(error.errno) or PATH_FAULTS[error.errno]
+        return 1, f"cannot write: {what}; nothing half-written was kept"
     return 1, f"internal error: {name}: {text[:300]} (set {DEBUG_VARIABLE}=1 for the traceback; please report it)"
 
 
@@ -155,15 +177,15 @@ def add_model_flags(parser, defaults):
     add("--max_intensity", type=positive(int, 255), default=defaults["max_intensity"], help="levels are 0..MAX, 1-255 (default: %(default)s)")
     add("--binarize", action="store_true", help="2 levels at the threshold 0.5 (the same as --max_intensity 1)")
     add("--grayscale", action="store_true", help="convert colour images to one channel first (a cheaper model)")
-    add("--mode", choices=("pixel", "row"), default="pixel",
-        help="pixel: one sub-pixel per step (default); row: one image row per step, each pixel of the next row "
-             "predicted by its own softmax")
+    add("--mode", choices=("pixel", "row"), default=config.MODE,
+        help="pixel: one sub-pixel per step; row: one image row per step, each pixel of the next row predicted by "
+             "its own softmax (default: %(default)s)")
     classes = parser.add_mutually_exclusive_group()
     classes.add_argument("--conditional", action="store_true", help="one model for all classes, the class given at every step")
     classes.add_argument("--unconditional", action="store_true",
                          help="one model for all classes trained, told nothing of classes: it samples and completes "
                               "any of them, but cannot classify")
-    add("--discriminative_weight", type=number(float, 0, 100), default=0.0, metavar="W",
+    add("--discriminative_weight", type=number(float, 0, 100), default=config.DISCRIMINATIVE_WEIGHT, metavar="W",
         help="with --conditional: add W times the cross-entropy of the Bayes posterior to the loss, so training also "
              "separates the classes (hybrid training; each step scores every image under every class, so K times "
              "the compute), 0-100 (default: %(default)s, plain generative training)")
@@ -190,13 +212,19 @@ def add_model_flags(parser, defaults):
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
 
 
-def parse_with_recipe(parser):
-    """parse_args, with the values of `--recipe NAME` (config.RECIPES) as defaults under the flags given."""
+def parse_with_recipe(parser, dataset):
+    """parse_args, with the values of `--recipe NAME` (config.RECIPES) as defaults under the flags given.
+    A recipe for another data set than this script's (`dataset`) is refused in one line."""
     parser.add_argument("--recipe", choices=tuple(config.RECIPES), default=None,
-                        help="a named group of settings from config.RECIPES; flags given explicitly win")
+                        help="a named group of settings from config.RECIPES (its data set, folder, sizes...); "
+                             "flags given explicitly win")
     known, _ = parser.parse_known_args()
     if known.recipe:
-        parser.set_defaults(**config.RECIPES[known.recipe])
+        recipe = dict(config.RECIPES[known.recipe])
+        if recipe.pop("dataset") != dataset:
+            others = ", ".join(name for name, values in config.RECIPES.items() if values["dataset"] == dataset)
+            parser.error(f"--recipe {known.recipe} is for another data set than {dataset}; this script's recipes: {others}")
+        parser.set_defaults(**recipe)
     return parser.parse_args()
 
 

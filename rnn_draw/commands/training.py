@@ -1,0 +1,184 @@
+"""Training runs: parsed flags -> one model per class (or one for all of them), each checkpointed every
+epoch with its optimizer state, resumable, saved with its record when done."""
+
+import contextlib
+import math
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import config
+import util
+from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, write_json
+from rnn_draw.commands import cli, multihost, trained
+from rnn_draw.distribute import data_parallel, use_mixed_precision
+
+keras = util.keras
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch, writes the network's weights, the fitted model's optimizer state and the
+    history so far into one file, atomically: what `--resume` continues from. Epochs whose loss or
+    weights are not finite numbers are never checkpointed: training stops and the last good one stays."""
+
+    def __init__(self, path, network, history, write=True):
+        super().__init__()
+        self.path, self.network, self.write = path, network, write  # write False: not the job's writer
+        self.history = {key: list(values) for key, values in history.items()}
+        self.went_nan = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {key: float(value) for key, value in (logs or {}).items()}
+        weights = self.network.get_weights()
+        if not all(map(math.isfinite, logs.values())) or not saving.all_finite(weights):
+            self.went_nan = True
+            self.model.stop_training = True
+            return
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        state = {"epochs_done": epoch + 1, "history": self.history}
+        saving.save_checkpoint(self.path, weights, self.model.optimizer, state, self.write)
+
+
+def start_of(models_dir, label, setup, network, resume, init_from):
+    """(state, prepare) for a class's training: the checkpoint's state and a function that gives the
+    fitted model its optimizer state (`--resume`), or a fresh start, from `init_from`'s finished
+    model of the class if given (fine-tuning)."""
+    path = folders.checkpoint_path(models_dir, label)
+    if resume and path.is_file():
+        weights, optimizer_variables, state = saving.read_checkpoint(path)
+        network.set_weights(weights)
+        return state, lambda fitted: saving.restore_optimizer(fitted, optimizer_variables, path)
+    if init_from:
+        folders.check_settings(Path(init_from) / config.MANIFEST, folders.read_manifest(init_from), setup)
+        start = trained.load_checked(folders.model_path(init_from, label), setup)
+        network.set_weights(start.get_weights())
+    return {}, None
+
+
+def label_name(setup, label):
+    return "all classes" if label is None else f"class {setup['class_names'][label]}"
+
+
+def check_memory(setup, batch_size):
+    steps, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    num_classes = len(setup["class_names"]) if setup["conditional"] else 0
+    sizes.require(
+        sizes.training_bytes(setup["cell"], setup["units"], setup["layers"], width * setup["levels"] + num_classes,
+                             width * setup["levels"], batch_size, steps),
+        f"training {setup['cell'].upper()}({setup['units']}) x {setup['layers']} layer(s) at batch {batch_size}",
+    )
+
+
+def train_classes(images, labels, classes, models_dir, setup, resume=False, early_stopping=None, callbacks=(),
+                  record=None, init_from=None, write=True, **train_options):
+    """Train and save a model per class in `classes` (or one conditional or unconditional model for all of them).
+
+    images (N, H, W[, C]) uint8 and labels (N,) are the training split; `setup` is `folders.settings(...)`.
+    Every epoch is checkpointed (`EpochCheckpoint`); each model is saved when done, with its record,
+    and its checkpoint removed. With `resume`, a class with a checkpoint continues from it (optimizer
+    state included) up to the requested epochs, and a class already done is skipped. `early_stopping`
+    is a patience in epochs on the validation loss. `train_options` go to `util.train_model`;
+    `record` (the command, say) joins each model's JSON record. `init_from` is a models folder of the
+    same settings whose finished models give each new model its starting weights (fine-tuning). A
+    model whose weights stop being finite numbers is never saved: the file already there stays.
+    With `write` False (every process of a multi-process job but the first) nothing is written.
+    Returns the folder's manifest.
+    """
+    manifest = folders.open_manifest(models_dir, setup, write)
+    steps, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    num_classes = len(setup["class_names"]) if setup["conditional"] else 0
+    check_memory(setup, train_options.get("batch_size", config.BATCH_SIZE))
+    one_model = setup["conditional"] or setup["unconditional"]
+    groups = [(None, np.isin(labels, list(classes)))] if one_model else [(k, labels == k) for k in classes]
+    for label, chosen in groups:
+        name = label_name(setup, label)
+        if not chosen.any():
+            raise UserError(f"no training images of {name} in the data")
+        checkpoint_file, model_file = folders.checkpoint_path(models_dir, label), folders.model_path(models_dir, label)
+        if resume and not checkpoint_file.is_file() and model_file.is_file():
+            print(f"{name}: already trained, skipped (--resume)", flush=True)
+            continue
+        network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
+                                    width, num_classes)
+        state, prepare = start_of(models_dir, label, setup, network, resume, init_from)
+        print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
+        tokens = util.to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
+        checkpoint = EpochCheckpoint(checkpoint_file, network, state.get("history", {}), write)
+        guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
+        if early_stopping and not datasets.num_held_out(len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
+            print(f"note: {name} has too few images to hold any out at this --validation_split; "
+                  "--early_stopping is off for it", flush=True)
+        elif early_stopping:
+            guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
+        counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
+        try:
+            util.train_model(
+                network, tokens, labels[chosen] if num_classes else None, initial_epoch=state.get("epochs_done", 0),
+                callbacks=guards + list(callbacks), log_prior=np.log(np.maximum(counts, 1) / counts.sum()),
+                prepare=prepare, **train_options,
+            )
+        except KeyboardInterrupt:
+            done = saving.read_checkpoint(checkpoint_file)[2]["epochs_done"] if checkpoint_file.is_file() else 0
+            print(f"\ninterrupted: {name} has {done} epoch(s) saved in {checkpoint_file}; "
+                  "run the same command with --resume to continue", flush=True)
+            raise
+        if checkpoint.went_nan or not saving.all_finite(network.get_weights()):
+            kept = f"; {model_file} was left as it was" if model_file.is_file() else ""
+            last = f"; the last good epoch is in {checkpoint_file}" if checkpoint_file.is_file() else ""
+            raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
+                            f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
+        saving.save_model(network, model_file, write)
+        if not write:
+            continue
+        write_json(folders.record_path(models_dir, label), {
+            **(record or {}),
+            "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
+            "history": checkpoint.history,
+            "settings": setup,
+        })
+        checkpoint_file.unlink(missing_ok=True)
+    return manifest
+
+
+def train_from_flags(args, classes, dataset):
+    """Train what a training script's parsed flags ask for on `dataset` (its training split): the
+    first --num_images images of each class in `classes`, as the tutorial takes them."""
+    with quiet.backend_import():
+        quiet.tensorflow_too(keras.backend.backend())  # else Keras imports it, loudly, inside fit
+    # Then the engines, which must set up before the backend computes anything.
+    parallel = None
+    if args.distribute:
+        job = multihost.job_from_environment(keras.backend.backend())
+        if job:  # the processes watch each other; only process 0 prints
+            cli.AT_EXIT.append(multihost.join(job, Path(sys.argv[0]).name).finish)
+        parallel = data_parallel(args.batch_size, args.learning_rate, job)
+    images, labels, short = datasets.first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
+    if short:
+        print(datasets.short_classes_note(short, dataset.class_names, args.num_images), flush=True)
+    if args.grayscale:
+        images = datasets.to_grayscale(images)
+    channels = 1 if images.ndim == 3 else images.shape[-1]
+    setup = folders.settings(
+        dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
+        args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale, args.unconditional,
+    )
+    keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        use_mixed_precision()
+    with parallel.context if parallel else contextlib.nullcontext():
+        train_classes(
+            images, labels, classes, args.models_dir, setup,
+            resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
+            batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
+            learning_rate=args.learning_rate, clipnorm=args.clipnorm,
+            discriminative_weight=args.discriminative_weight, init_from=args.init_from, record={
+                "command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
+                "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
+                "seed": args.seed, "validation_split": args.validation_split,
+            },
+            **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
+        )
+    print(f"models written to {args.models_dir}/")

@@ -1,0 +1,63 @@
+"""Classification reports: accuracy with its interval, per-class accuracy, the confusion matrix and the
+likelihood of the true class, as a dict (written as JSON) and as the text the classification script prints."""
+
+import math
+
+import numpy as np
+
+
+def wilson_interval(successes, trials, z=1.959964):
+    """95% Wilson score interval (low, high) for a proportion such as an accuracy."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return centre - half, centre + half
+
+
+def classification_report(manifest, truth, predictions, scores, classes):
+    """Accuracy (with a 95% interval), per-class accuracy, confusion matrix and the test NLL under
+    the true class (nats per image and bits per dimension), as a dict."""
+    from sklearn.metrics import confusion_matrix
+
+    names = [manifest["class_names"][label] for label in classes]
+    matrix = confusion_matrix(truth, predictions, labels=classes)
+    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    column = {label: index for index, label in enumerate(classes)}
+    scored = np.array([label in column for label in truth])
+    true_nats = -scores[scored.nonzero()[0], [column[label] for label in truth[scored]]]
+    dims = manifest["target_size"] ** 2 * manifest["channels"]
+    correct = int((truth == predictions).sum())
+    return {
+        "num_images": int(len(truth)),
+        "accuracy": correct / len(truth),
+        "accuracy_95ci": list(wilson_interval(correct, len(truth))),
+        "per_class_accuracy": {name: float(value) for name, value in zip(names, per_class)},
+        "class_names": names,
+        "confusion_matrix": matrix.tolist(),
+        "nll_true_class_nats": float(true_nats.mean()) if len(true_nats) else None,
+        "bits_per_dim_true_class": float(true_nats.mean() / (dims * math.log(2))) if len(true_nats) else None,
+        "levels": manifest["levels"],
+        "target_size": manifest["target_size"],
+        "channels": manifest["channels"],
+    }
+
+
+def format_report(report):
+    """The report as the text the classification script prints."""
+    names = report["class_names"]
+    width = max(5, *(len(name) for name in names))
+    low, high = report["accuracy_95ci"]
+    lines = [f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})"]
+    for member in report.get("members", [report]):  # an ensemble: each member's own figures
+        source = f" ({member['models_dir']} alone: accuracy {member['accuracy']:.4f})" if "models_dir" in member else ""
+        lines.append(f"{report.get('split', 'test')} NLL under the true class: {member['nll_true_class_nats']:.2f} nats per image "
+                     f"({member['bits_per_dim_true_class']:.4f} bits/dim, {member['levels']} levels){source}")
+    lines += [
+        "per-class accuracy: " + "  ".join(f"{n}: {a:.3f}" for n, a in report["per_class_accuracy"].items()),
+        "confusion matrix (rows: true class, columns: predicted):",
+        " " * width + "".join(f"{name:>{width + 1}}" for name in names),
+    ]
+    lines += [f"{name:>{width}}" + "".join(f"{n:>{width + 1}}" for n in row) for name, row in zip(names, report["confusion_matrix"])]
+    return "\n".join(lines)
