@@ -24,7 +24,7 @@ from rnn_draw.commands import trained, training
 
 
 def models_folder(path):
-    if (Path(path) / folders.MANIFEST).is_file():
+    if (Path(path) / config.MANIFEST).is_file():
         return path
     folder = tempfile.mkdtemp(prefix="bench-models-")
     print(f"no models in {path}: training ten quick ones (1 epoch on mnist-mini) in {folder}")
@@ -43,10 +43,9 @@ def main():
     print(machine())
     manifest, models = trained.load_models(models_folder(args.models_dir))
     dataset = datasets.load_dataset(args.data)
-    images, labels = dataset.x_test, dataset.y_test
-    tokens = util.to_tokens(images[: args.num_images], manifest["target_size"], manifest["max_intensity"])
-    uniform = np.full(len(models), 1 / len(models))
-    (ours, _, _), project = seconds(util.classify_tokens, manifest, models, tokens, uniform)
+    images, labels = dataset.x_test[: args.num_images], dataset.y_test
+    tokens = util.tokens_for(manifest, images)  # the tutorial's classify below reads them too
+    (ours, *_), project = seconds(util.classify, [(manifest, models)], images, True)
     (theirs, products), tutorial = seconds(tutorial_classify, models, tokens, manifest["levels"])
     clean = (products >= np.finfo(np.float32).tiny).all(axis=1)  # below it: denormal or 0, precision gone
     setting = f"{len(tokens)} images, {len(models)} models, {manifest['target_size']}x{manifest['target_size']}, {manifest['levels']} levels"

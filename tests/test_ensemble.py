@@ -1,13 +1,11 @@
 """Ensembles of models folders: classification.py adds the folders' log-likelihoods per class."""
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 from conftest import TINY_TRAINING, assert_one_line_error, run_script
 
-import classification
 import util
 from rnn_draw import UserError, datasets, ensemble
 from rnn_draw.commands import trained
@@ -27,8 +25,7 @@ def row_models_dir(tmp_path_factory):
 def test_the_ensemble_scores_are_the_sum_of_each_folders_log_likelihoods(tiny_models_dir, row_models_dir):
     images = datasets.load_dataset("mnist-mini").x_test[:40]
     folders = [trained.load_models(tiny_models_dir), trained.load_models(row_models_dir)]
-    args = argparse.Namespace(models_dir=[tiny_models_dir, row_models_dir], data="mnist-mini", batch_size=16)
-    scores, classes, members = classification.score(args, folders, images)
+    _, scores, classes, _, members = util.classify(folders, images, batch_size=16)
     expected = sum(util.class_log_likelihoods(m, models, util.tokens_for(m, images))[0] for m, models in folders)
     np.testing.assert_allclose(scores, expected, rtol=1e-9)
     assert classes.tolist() == [0, 1] and len(members) == 2

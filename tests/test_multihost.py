@@ -103,7 +103,7 @@ def test_a_killed_process_stops_the_other_with_one_line_and_the_job_resumes(back
     processes = start_job(backend, folder, "--epochs", "40")
     try:
         deadline = time.monotonic() + 240
-        while not (folder / "model_3.ckpt.json").exists():  # an epoch is done and checkpointed
+        while not (folder / "model_3.ckpt.npz").exists():  # an epoch is done and checkpointed
             assert time.monotonic() < deadline and processes[0].poll() is None, "the job did not start training"
             time.sleep(0.2)
         processes[1].send_signal(signal.SIGKILL)
@@ -118,4 +118,4 @@ def test_a_killed_process_stops_the_other_with_one_line_and_the_job_resumes(back
     (code0, out0, err0), (code1, _, err1) = finish(start_job(backend, folder, "--epochs", "3", "--resume"))
     assert (code0, code1) == (0, 0), (err0[-2000:], err1[-2000:])
     assert "resuming after epoch" in out0 and (folder / "model_3.keras").exists()
-    assert not (folder / "model_3.ckpt.json").exists()
+    assert not (folder / "model_3.ckpt.npz").exists()

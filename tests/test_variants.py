@@ -8,7 +8,7 @@ from conftest import LEVELS, SIZE
 
 import reference
 import util
-from rnn_draw import UserError, folders, pictures
+from rnn_draw import UserError, folders, pictures, sizes
 
 
 def full_forward_probs(model, tokens, conditions=None):
@@ -86,3 +86,18 @@ def test_drawing_frames_and_gif(tmp_path):
     pictures.save_gif(frames, tmp_path / "draw.gif")
     with Image.open(tmp_path / "draw.gif") as gif:
         assert gif.n_frames == SIZE - 1 and gif.size == (26, 26)
+
+
+def test_long_sampling_and_scoring_print_a_line_per_chunk(monkeypatch, capsys):
+    """Work split into several chunks (by memory) says how far it is, a line per chunk, as a log wants."""
+    keras.utils.set_random_seed(0)
+    model = util.create_model(LEVELS, units=8)
+    monkeypatch.setattr(sizes, "CHUNK_BYTES", 60_000)  # a few images per call
+    tokens = util.sample_tokens(model, 40, SIZE * SIZE, seed=0, verbose=2)
+    drawn = [line for line in capsys.readouterr().out.splitlines() if line.startswith("drawn: ")]
+    assert len(drawn) > 2 and drawn[-1] == "drawn: 40/40"
+    util.log_likelihood(model, tokens, verbose=2)
+    scored = [line for line in capsys.readouterr().out.splitlines() if line.startswith("scored: ")]
+    assert len(scored) > 2 and scored[-1] == "scored: 40/40"
+    util.sample_tokens(model, 2, SIZE * SIZE, seed=0, verbose=2)
+    assert capsys.readouterr().out == ""  # one chunk: nothing to report
