@@ -19,6 +19,7 @@ calls. Keras 3, backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 import functools
 import math
 import sys
+import time
 
 import numpy as np
 
@@ -475,14 +476,19 @@ def sampler_for(model, temperature):
     return Sampler(model, temperature)
 
 
+PROGRESS_SECONDS = 10  # long work says how far it is at most this often
+
+
 def chunks(total, size, what, verbose=0):
-    """Start indices of `total` items in chunks of `size`; with `verbose`, one progress line per chunk
-    (only when there are several: one chunk takes seconds at most)."""
+    """Start indices of `total` items in chunks of `size`. With `verbose`, work that takes several
+    chunks says how far it is, a line at most every PROGRESS_SECONDS (a log gets lines, not a bar)."""
+    last = time.monotonic()
     for start in range(0, total, size):
         yield start
         done = min(start + size, total)
-        if verbose and size < total:
+        if verbose and size < total and (time.monotonic() - last >= PROGRESS_SECONDS or done == total):
             print(f"{what}: {done}/{total}", flush=True)
+            last = time.monotonic()
 
 
 def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=None, prefix=None, keep=0,

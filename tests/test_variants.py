@@ -89,10 +89,11 @@ def test_drawing_frames_and_gif(tmp_path):
 
 
 def test_long_sampling_and_scoring_print_a_line_per_chunk(monkeypatch, capsys):
-    """Work split into several chunks (by memory) says how far it is, a line per chunk, as a log wants."""
+    """Work split into several chunks (by memory) says how far it is, in lines, as a log wants."""
     keras.utils.set_random_seed(0)
     model = util.create_model(LEVELS, units=8)
     monkeypatch.setattr(sizes, "CHUNK_BYTES", 60_000)  # a few images per call
+    monkeypatch.setattr(util, "PROGRESS_SECONDS", 0)  # a line for every chunk
     tokens = util.sample_tokens(model, 40, SIZE * SIZE, seed=0, verbose=2)
     drawn = [line for line in capsys.readouterr().out.splitlines() if line.startswith("drawn: ")]
     assert len(drawn) > 2 and drawn[-1] == "drawn: 40/40"
