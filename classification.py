@@ -7,8 +7,13 @@ Several --models_dir folders make an ensemble (a product of experts): their log 
 per class, each folder scoring the images with its own preprocessing.
 --split validation classifies instead the training images that the models' own training held out
 for validation: a figure to choose between runs (seeds, settings) by, leaving the test set alone.
+With character models (train_text.py), the same rule names the language of a text: the test
+split's pieces (whitespace runs collapsed, ends stripped) are classified whole and by their first 10,
+20 and 50 characters; --text names the language of one string.
 Example (the tutorial's command):  python classification.py --num_images=10000
 Ensemble:  python classification.py --models_dir trained/mnist_models trained/conditional
+Languages: python classification.py --models_dir trained/languages --data fortunes-7lang
+           python classification.py --models_dir trained/languages --text "Wie spät ist es?"
 """
 
 from pathlib import Path
@@ -37,6 +42,8 @@ def parse_args():
     parser.add_argument("--uniform_priors", action="store_true", help="ignore class frequencies: p(k) = 1/K")
     parser.add_argument("--only_trained_classes", action="store_true",
                         help="when some classes have no model, classify only the images of those that do")
+    parser.add_argument("--text", default=None, metavar="STRING",
+                        help="character models: name the class (language) of this string, with each class's posterior")
     parser.add_argument("--report", default=None, metavar="FILE",
                         help="JSON report, or a folder for classification.json (default: MODELS_DIR/classification.json; "
                              f"for an ensemble {config.GENERATED_DIR}/ensemble_classification.json)")
@@ -111,12 +118,87 @@ def only_trained(args, folders, images, labels):
     return images[trained], labels[trained]
 
 
+def text_pieces(args, manifest):
+    """(strings, labels) of the test split of the text the models were trained on (or --data),
+    each string's whitespace runs collapsed and its ends stripped."""
+    import numpy as np
+
+    from rnn_draw import text
+
+    corpus = text.load_corpus(args.data or manifest["dataset"])
+    if corpus.class_names != manifest["class_names"]:
+        raise UserError(f"the data's classes {corpus.class_names} are not the models' {manifest['class_names']}")
+    strings, labels = [], []
+    for label, name in enumerate(corpus.class_names):
+        cleaned = [" ".join(piece.split()) for piece in corpus.test.get(name, [])]
+        strings += cleaned
+        labels += [label] * len(cleaned)
+    if not strings:
+        raise UserError(f"{args.data or manifest['dataset']}: no test/<class>.txt pieces to classify")
+    return strings[: args.num_images], np.array(labels[: args.num_images])
+
+
+def name_the_class(args, folders):
+    """--text: print the most probable class of one string and every class's posterior."""
+    import numpy as np
+
+    import util
+    from rnn_draw import text
+
+    manifest = folders[0][0]
+    text.encode_typed(args.text, manifest["vocabulary"], "--text")  # refuses characters never seen
+    if not args.text.strip():
+        raise UserError("--text is empty: give a string to name the language of")
+    predictions, scores, classes, prior, _ = util.classify(folders, [args.text], args.uniform_priors, args.batch_size)
+    posterior = np.exp(scores[0] + prior - np.logaddexp.reduce(scores[0] + prior))
+    names = [manifest["class_names"][label] for label in classes]
+    print(f"{manifest['class_names'][predictions[0]]}")
+    print("posterior: " + "  ".join(f"{name}: {p:.3f}" for name, p in sorted(zip(names, posterior), key=lambda x: -x[1])))
+
+
+def text_report(args, folders):
+    """The test split classified whole and by its first config.TEXT_PREFIXES characters: one report each."""
+    import numpy as np
+
+    import util
+    from rnn_draw import reports
+
+    manifest = folders[0][0]
+    strings, labels = text_pieces(args, manifest)
+    results = {}
+    for length in (*config.TEXT_PREFIXES, None):
+        chosen = [index for index, string in enumerate(strings) if length is None or len(string) >= length]
+        cut = [strings[index][:length] for index in chosen]
+        print(f"{'whole strings' if length is None else f'first {length} characters'}: {len(cut)} strings", flush=True)
+        if not cut:
+            continue
+        predictions, scores, classes, _, _ = util.classify(folders, cut, args.uniform_priors, args.batch_size)
+        truth = labels[chosen]
+        report = reports.classification_report(manifest, truth, predictions, scores, classes,
+                                               dims=np.array([len(string) for string in cut]))
+        report["unit"] = "strings"
+        results["whole" if length is None else str(length)] = report
+        print(reports.format_report({**report, "split": args.split}))
+    return results
+
+
 def main():
     args = parse_args()
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
-    from rnn_draw import ensemble, pictures, reports, write_json
+    from rnn_draw import ensemble, folders as folder_files, pictures, reports, write_json
 
     folders = [load_folder(folder) for folder in args.models_dir]
+    if folder_files.is_text(folders[0][0]):
+        if len(folders) > 1 or args.split != "test":
+            raise UserError("character models classify with one --models_dir and the test split")
+        if args.text is not None:
+            return name_the_class(args, folders)
+        out = report_path(args)
+        write_json(out, {"split": "test", "by_length": text_report(args, folders)})
+        print(f"report written to {out}")
+        return
+    if args.text is not None:
+        raise UserError(f"--text goes with character models; {args.models_dir[0]} holds image models")
     manifests = [manifest for manifest, _ in folders]
     ensemble.check_same_classes(manifests, args.models_dir)
     images, labels = only_trained(args, folders, *split_images(args, manifests[0]))

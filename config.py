@@ -4,6 +4,10 @@ These are the tutorial's settings: 10x10 images, 7 intensity levels (0..6), one 
 batch size 32, 12 epochs. Every command-line flag takes its default from here.
 """
 
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent
+
 # The oldest Keras that may load a model: releases before 3.14.0 have published ways for a crafted
 # .keras file to run code despite safe_mode (CVE-2025-1550, CVE-2025-8747, CVE-2025-9906,
 # CVE-2026-1462). requirements.txt asks for it too.
@@ -57,6 +61,24 @@ CIFAR_MAX_INTENSITY = 6
 CIFAR_EPOCHS = 8
 CIFAR_BATCH_SIZE = 64
 CIFAR_LEARNING_RATE = 3e-3  # 3 epochs on 2,000 images: val loss 0.81 at 1e-3, 0.73 at 3e-3, 0.69 at 1e-2
+
+# Text (train_text.py): characters are the tokens. Names resolve to a file in the first of TEXT_DIRS
+# (relative to the repository) that holds it; a path works too.
+TEXTS = {"nietzsche": "nietzsche.txt", "tinyshakespeare": "tinyshakespeare.txt", "fortunes-7lang": "fortunes-7lang.tar.gz"}
+TEXT_DIRS = ("data", "../shared/datasets")
+TEXT_DATA = "nietzsche"
+TEXT_VALIDATION = 0.1  # the last 10% of a text validates, as nanoGPT's shakespeare_char does
+SEQ_LENGTH = 128  # characters per training window
+TEXT_UNITS = 256
+TEXT_BATCH_SIZE = 64
+TEXT_EPOCHS = 30
+TEXT_EARLY_STOPPING = 3  # stop when the validation loss has not improved for 3 epochs, keeping the best
+TEXT_LEARNING_RATE = 2e-3
+TEXT_MODELS_DIR = "trained/nietzsche"
+TEXT_LENGTH = 300  # characters generated after the prime
+TEXT_PRIME = "SUPPOSING that Truth is a woman"
+TEXT_SAMPLES = 1  # samples drawn at once
+TEXT_PREFIXES = (10, 20, 50)  # classification.py on text: also score each string's first 10, 20, 50 characters
 
 # Outputs.
 MNIST_MODELS_DIR = "trained/mnist_models"  # ships the tutorial command's ten models
@@ -112,6 +134,19 @@ RECIPES = {
     # CIFAR-10: one conditional model on all 50,000 images at 8x8, 20 epochs (about 35 minutes on 2 cores).
     "best-cifar-cpu": {"dataset": "cifar10", "data": CIFAR10_DATA, "conditional": True, "batch_size": 64, "epochs": 20,
                        "learning_rate": 3e-3, "models_dir": "trained/best_cifar_cpu", "validation_split": HELD_OUT},
+    # Text (train_text.py). The char-RNN of the MXNet tutorial's Nietzsche, sized for 2 CPU cores (shipped).
+    # The defaults above are these settings: `python train_text.py --data nietzsche` trained the shipped one.
+    "nietzsche": {"dataset": "text", "data": "nietzsche", "models_dir": TEXT_MODELS_DIR},
+    # tiny Shakespeare, nanoGPT's split: about 3 minutes of training on 2 CPU cores.
+    "shakespeare-3min": {"dataset": "text", "data": "tinyshakespeare", "models_dir": "trained/shakespeare_3min",
+                         "units": 256, "seq_length": 128, "batch_size": 64, "epochs": 9, "learning_rate": 3e-3},
+    # tiny Shakespeare: at most 30 minutes of training on 2 CPU cores.
+    "shakespeare-30min": {"dataset": "text", "data": "tinyshakespeare", "models_dir": "trained/shakespeare_30min",
+                          "units": 512, "seq_length": 128, "batch_size": 128, "epochs": 30, "learning_rate": 2e-3,
+                          "dropout": 0.2},
+    # One character model per language of the fortunes (shipped: trained/languages), for Bayes' rule.
+    "languages": {"dataset": "text", "data": "fortunes-7lang", "models_dir": "trained/languages", "units": 192,
+                  "seq_length": 128, "batch_size": 64, "epochs": 3, "learning_rate": 3e-3},
     # The best of the H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
     "best-mnist": {"dataset": "mnist", "data": MNIST_DATA, "conditional": True, "target_size": 14, "batch_size": 256,
                    "epochs": 30, "models_dir": "trained/best_mnist", "validation_split": HELD_OUT},

@@ -51,6 +51,14 @@ def parse_args():
                             help="completions per image, 1-1000 (default: %(default)s)")
     completion.add_argument("--data", default=None, metavar="NAME_OR_PATH",
                             help="where test (and, for --evaluate, training) images come from (default: the models' data set)")
+    writing = parser.add_argument_group("text (a folder of character models, from train_text.py)")
+    writing.add_argument("--prime", default=config.TEXT_PRIME, metavar="TEXT",
+                         help="the text to continue (default: %(default)r)")
+    writing.add_argument("--prime_file", default=None, metavar="FILE", help="read the prime from this UTF-8 file instead")
+    writing.add_argument("--length", type=cli.positive(int, 1_000_000), default=config.TEXT_LENGTH,
+                         help="characters to write after the prime, 1-1000000 (default: %(default)s)")
+    writing.add_argument("--samples", type=cli.positive(int, 10_000), default=config.TEXT_SAMPLES,
+                         help="texts drawn at once, in one batch, 1-10000 (default: %(default)s)")
     judging = parser.add_argument_group("judging samples")
     judging.add_argument("--evaluate", action="store_true",
                          help="also draw --num_samples samples per class and print how many an independent classifier "
@@ -71,8 +79,9 @@ def parse_args():
     if args.image and not args.complete:
         parser.error("--image goes with --complete")
     args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
-    told_no_class = folders.read_manifest(args.models_dir).get("unconditional")
-    if args.label is None and not args.all_classes and not told_no_class:
+    manifest = folders.read_manifest(args.models_dir)
+    one_text = folders.is_text(manifest) and len(manifest["class_names"]) == 1
+    if args.label is None and not args.all_classes and not manifest.get("unconditional") and not one_text:
         parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     return args
 
@@ -227,11 +236,39 @@ def evaluate(args, manifest, models, labels):
     return written
 
 
+def write_texts(args, manifest, models, labels):
+    """Continue --prime under each chosen class's character model: print the texts and write them to a file."""
+    import util
+    from rnn_draw import atomic_write, text
+
+    prime = text.read_prime(args.prime, args.prime_file)
+    tokens = text.encode_typed(prime, manifest["vocabulary"], "--prime_file" if args.prime_file else "--prime")
+    written = []
+    for label in labels:
+        drawn = util.continue_text(models[label], tokens, args.length, args.samples, args.temperature, args.seed,
+                                   verbose=util.progress_verbosity())
+        texts = [prime + text.decode(row, manifest["vocabulary"]) for row in drawn]
+        name = manifest["class_names"][label]
+        out = output_path(args, f"text_of_{manifest['dataset'] if len(manifest['class_names']) == 1 else name}", suffix=".txt")
+        body = "\n\n".join(texts) + "\n"
+        print(("" if len(labels) == 1 else f"--- {name}\n") + body, flush=True)
+        atomic_write(out, lambda tmp, body=body: Path(tmp).write_text(body, encoding="utf-8"))
+        written.append(out)
+    return written
+
+
 def main():
     args = parse_args()
     from rnn_draw.commands import trained  # after the flags are checked: importing Keras takes seconds
 
     manifest, models = trained.load_models(args.models_dir)
+    if folders.is_text(manifest):
+        if args.complete or args.evaluate or args.gif:
+            raise UserError(f"{args.models_dir} holds character models: --complete, --evaluate and --gif are for images")
+        labels = sorted(models) if args.all_classes or args.label is None else [cli.class_label(args.label, manifest["class_names"])]
+        for path in write_texts(args, manifest, models, labels):
+            print(f"wrote {path}")
+        return
     work = jobs(args, manifest, models)
     for draw, label in work:
         written = draw(args, manifest, models[label], label)

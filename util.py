@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import config
-from rnn_draw import UserError, ensemble, quiet, sizes
+from rnn_draw import UserError, ensemble, quiet, sizes, text
 from rnn_draw.datasets import to_grayscale
 
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
@@ -122,7 +122,10 @@ def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX
 
 def tokens_for(manifest, images, source="the data"):
     """Raw images (N, H, W[, C]) as a folder's models read them: tokens, after checking the images are
-    the kind they were trained on (colour models cannot score grey images; grey ones score colour as grey)."""
+    the kind they were trained on (colour models cannot score grey images; grey ones score colour as grey).
+    For character models, `images` are strings: token ids (N, longest) padded with -1."""
+    if manifest.get("kind") == "text":
+        return text.padded([text.encode(string, manifest["vocabulary"]) for string in images])
     channels = 1 if images.ndim == 3 else images.shape[-1]
     if channels != manifest["channels"]:
         if manifest["channels"] != 1:
@@ -212,7 +215,7 @@ def network_inputs(tokens, levels, labels=None, num_classes=0):
     """Tokens (B, steps, width) -> the network's inputs (B, steps, width * levels [+ K]): step t holds
     step t - 1's sub-pixels one-hot and step 0 the all-zero start vector, so the output at step t is
     p(step t | steps < t) and the targets are the tokens themselves."""
-    pixels = one_hot_steps(tokens, levels)
+    pixels = one_hot_steps(ops.maximum(tokens, 0), levels)  # after a padded text's end, inputs no longer matter
     previous = ops.concatenate([ops.zeros_like(pixels[:, :1]), pixels[:, :-1]], axis=1)
     return with_condition(previous, labels, num_classes)
 
@@ -220,6 +223,7 @@ def network_inputs(tokens, levels, labels=None, num_classes=0):
 def sequence_log_likelihood(logits, tokens):
     """log p(x) in nats per sequence, (B,) float32, from the network's logits (B, steps, width * levels)
     and the observed tokens (B, steps, width): each sub-pixel's log-softmax at its token, summed.
+    Tokens of -1 pad a shorter sequence (a text) and count for nothing.
 
     The project's one likelihood: the training loss, validation, scoring, classification, ensembles
     and hybrid training all come here. A sum of logs, never a product of probabilities (which
@@ -227,8 +231,9 @@ def sequence_log_likelihood(logits, tokens):
     """
     tokens = ops.cast(tokens, "int32")
     logits = ops.reshape(ops.cast(logits, "float32"), (*ops.shape(tokens), -1))
-    observed = ops.take_along_axis(logits, tokens[..., None], axis=-1)[..., 0]
-    return ops.sum(observed - ops.logsumexp(logits, axis=-1), axis=(1, 2))
+    observed = ops.take_along_axis(logits, ops.maximum(tokens, 0)[..., None], axis=-1)[..., 0]
+    log_probs = ops.where(tokens >= 0, observed - ops.logsumexp(logits, axis=-1), 0.0)
+    return ops.sum(log_probs, axis=(1, 2))
 
 
 class TokenLikelihood(keras.Model):
@@ -358,11 +363,11 @@ def fitting_model(network, dims, learning_rate=config.LEARNING_RATE, clipnorm=No
 def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=config.BATCH_SIZE,
                 validation_split=config.VALIDATION_SPLIT, seed=config.SEED, learning_rate=config.LEARNING_RATE,
                 clipnorm=None, discriminative_weight=config.DISCRIMINATIVE_WEIGHT, log_prior=None, verbose=None,
-                callbacks=(), initial_epoch=0, prepare=None, shard=(0, 1)):
+                callbacks=(), initial_epoch=0, prepare=None, shard=(0, 1), validation_tokens=None):
     """Fit `network` to tokens (N, T[, width]) by maximum likelihood: the target at step t is step t.
 
     `labels` (N,) are needed by a conditional network. A seeded shuffle's first `validation_split`
-    is held out (`held_out_rows`). `prepare(fitted)`, if given, runs on the compiled model before
+    is held out (`held_out_rows`), unless `validation_tokens` (M, T) are given (a text's last 10%). `prepare(fitted)`, if given, runs on the compiled model before
     fitting (a resumed run restores its optimizer state there). `verbose` None picks
     `progress_verbosity()`. See `fitting_model` for hybrid training. With several processes each
     feeds its `shard` of every global batch and all get the same global losses. Returns the history:
@@ -376,16 +381,19 @@ def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=c
                            discriminative_weight, log_prior)
     if prepare:
         prepare(fitted)
-    train, val = held_out_rows(len(tokens), validation_split, seed)
+    train, val = held_out_rows(len(tokens), 0 if validation_tokens is not None else validation_split, seed)
 
-    def batches(rows, size, shuffle):
-        return lambda: TokenBatches(tokens[rows], width, size, shuffle, seed, None if labels is None else labels[rows],
+    def batches(rows, size, shuffle, source=tokens):
+        return lambda: TokenBatches(source[rows], width, size, shuffle, seed, None if labels is None else labels[rows],
                                     shard, initial_epoch)
 
     data, steps = feed(batches(train, batch_size, True))
     validation, validation_steps = (None, None)
-    if len(val):
-        validation, validation_steps = feed(batches(val, max(batch_size, config.VALIDATION_BATCH_SIZE), False))
+    validation_batch = max(batch_size, config.VALIDATION_BATCH_SIZE)
+    if validation_tokens is not None and len(validation_tokens):
+        validation, validation_steps = feed(batches(np.arange(len(validation_tokens)), validation_batch, False, validation_tokens))
+    elif len(val):
+        validation, validation_steps = feed(batches(val, validation_batch, False))
     history = fitted.fit(
         data,
         validation_data=validation,
@@ -509,7 +517,7 @@ def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=No
     sizes.require(num_images * steps * width * (2 + (4 * levels if with_probs else 0)), f"drawing {num_images} images")
     rng = np.random.default_rng(seed)
     kept = (np.arange(steps * width).reshape(1, steps, width) < keep).astype(np.float32)
-    tokens = np.empty((num_images, steps, width), np.uint8)
+    tokens = np.empty((num_images, steps, width), np.uint8 if levels <= 256 else np.int32)
     probs = np.empty((num_images, steps, width, levels) if with_probs else (0,), np.float32)
     # What the scan keeps per image and step, float32: its carry (a one-hot and a distribution per
     # sub-pixel, the cells' states), once as output and once in flight.
@@ -550,17 +558,34 @@ def complete(model, images, keep_pixels, num_completions, manifest, temperature=
     return out.reshape((len(images), num_completions) + out.shape[1:])
 
 
+def continue_text(model, prime, length, num_samples=1, temperature=1.0, seed=None, verbose=0):
+    """Characters drawn after a prime: token ids (num_samples, length), from `prime` token ids (n,).
+
+    The same sampler as images: the prime is fed step by step as a completion's kept prefix, the
+    state carried, so the cost is linear in n + length and the prefix is never read twice.
+    """
+    steps = len(prime) + length
+    given = np.zeros((num_samples, steps, 1), np.int32)
+    given[:, : len(prime), 0] = prime
+    tokens = sample_tokens(model, num_samples, steps, temperature, seed, prefix=given, keep=len(prime), verbose=verbose)
+    return tokens[:, len(prime) :, 0]
+
+
 # ------------------------------------------------------------------------------------------------
 # Score: exact log-likelihoods, computed and summed inside one compiled call per batch
 # ------------------------------------------------------------------------------------------------
 
 
+PAD_TO = 64  # padded texts are cut to a multiple of this many steps: few shapes, little padding
+
+
 def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
-    """Per-image log p(x) under `model` for tokens (N, T) or (N, steps, width) or level images.
+    """Per-image log p(x) under `model` for tokens (N, T) or (N, steps, width) or level images
+    (or texts of several lengths: token ids padded with -1, `rnn_draw.text.padded`).
 
     A conditional model scores log p(x | label) and needs `labels` (N,). Returns (nats (N,) float64,
-    bits per dimension (N,) float64, dimensions being sub-pixels). Only N numbers come back from
-    each compiled call (`TokenLikelihood`). `verbose`: a progress line per batch when there are several.
+    bits per dimension (N,) float64, dimensions being sub-pixels or characters). Only N numbers
+    come back from each compiled call (`TokenLikelihood`). `verbose`: progress lines when it is long.
     """
     width, levels = width_of(model), levels_of(model)
     tokens = as_steps(tokens, width)
@@ -569,11 +594,14 @@ def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZ
     batch_size = sizes.per_call(4 * tokens[0].size * (3 * levels + 2 * units // width), batch_size)
     labels = np.zeros(len(tokens), np.int32) if labels is None else np.asarray(labels, np.int32)
     scorer = likelihood_of(model)
+    dims = (tokens >= 0).sum(axis=(1, 2)) if tokens.dtype.kind == "i" else np.full(len(tokens), tokens[0].size)
+    order = np.argsort(dims, kind="stable")  # texts of like lengths together: less padding to compute
     nats = np.empty(len(tokens), dtype=np.float64)
     for start in chunks(len(tokens), batch_size, "scored", verbose):
-        rows = slice(start, start + batch_size)
-        nats[rows] = np.asarray(scorer.predict_on_batch((tokens[rows].astype(np.int32), labels[rows])))
-    return nats, -nats / (tokens[0].size * math.log(2))
+        rows = order[start : start + batch_size]
+        steps = min(tokens.shape[1], -(-dims[rows].max() // (PAD_TO * width)) * PAD_TO)  # a few shapes to compile
+        nats[rows] = np.asarray(scorer.predict_on_batch((tokens[rows, :steps].astype(np.int32), labels[rows])))
+    return nats, -nats / (np.maximum(dims, 1) * math.log(2))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ SETTINGS_THAT_MUST_MATCH = (
     "dataset", "class_names", "target_size", "max_intensity", "channels", "mode", "conditional",
     "unconditional", "cell", "units", "layers",
 )
+TEXT_SETTINGS_THAT_MUST_MATCH = ("kind", "vocabulary", "seq_length")
 # Settings added after some folders were written, with the value those folders implicitly had.
 SETTINGS_ADDED_LATER = {"unconditional": False}
 
@@ -34,6 +35,18 @@ def settings(dataset, class_names, target_size=config.TARGET_SIZE, max_intensity
         "max_intensity": max_intensity, "levels": max_intensity + 1, "channels": channels, "mode": mode,
         "conditional": conditional, "unconditional": unconditional, "cell": cell, "units": units,
         "layers": num_layers, "dropout": dropout, "grayscale": grayscale, "keras_version": metadata.version("keras"),
+    }
+
+
+def text_settings(dataset, class_names, vocabulary, seq_length=config.SEQ_LENGTH, cell=config.CELL,
+                  units=config.TEXT_UNITS, num_layers=config.LAYERS, dropout=config.DROPOUT):
+    """The settings shared by a folder of character models: one model per class (a text's one class,
+    or one per language), all over one `vocabulary` (token 0 is UNKNOWN) so that every model scores
+    every string."""
+    return {
+        "kind": "text", "dataset": dataset, "class_names": list(class_names), "vocabulary": list(vocabulary),
+        "levels": len(vocabulary), "seq_length": seq_length, "conditional": False, "unconditional": False,
+        "cell": cell, "units": units, "layers": num_layers, "dropout": dropout, "keras_version": metadata.version("keras"),
     }
 
 
@@ -63,15 +76,24 @@ def read_checked(path, kind):
 
 def read_manifest(models_dir):
     """The folder's manifest, with settings added since older folders were written; {} if there is none."""
-    manifest = read_checked(Path(models_dir) / config.MANIFEST, "manifest")
-    return {**SETTINGS_ADDED_LATER, **manifest} if manifest else manifest
+    path = Path(models_dir) / config.MANIFEST
+    manifest = read_json(path)
+    if not path.is_file():
+        return {}
+    shapes.checked(path, manifest, "text_manifest" if is_text(manifest) else "manifest")
+    return {**SETTINGS_ADDED_LATER, **manifest}
+
+
+def is_text(manifest):
+    """True for the manifest of a folder of character models (train_text.py)."""
+    return isinstance(manifest, dict) and manifest.get("kind") == "text"
 
 
 def open_manifest(models_dir, wanted, write=True):
     """Write `wanted` as the folder's manifest (if `write`), or check that the one there holds the same settings."""
     manifest = read_manifest(models_dir)
-    for key in SETTINGS_THAT_MUST_MATCH:
-        if manifest and manifest.get(key) != wanted[key]:
+    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH:
+        if manifest and manifest.get(key) != wanted.get(key):
             raise UserError(f"{Path(models_dir) / config.MANIFEST}: models here have {key}={manifest.get(key)}, "
                             f"not {wanted[key]}; train into another --models_dir")
     if not manifest and write:
@@ -81,7 +103,7 @@ def open_manifest(models_dir, wanted, write=True):
 
 def check_settings(path, recorded, manifest):
     """A model's recorded settings must be the folder's: mixed settings in one folder are an error."""
-    for key in SETTINGS_THAT_MUST_MATCH:
+    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH:
         if key in recorded and recorded[key] != manifest.get(key):
             raise UserError(f"{path}: trained with {key}={recorded[key]}, but {config.MANIFEST} says {manifest.get(key)}")
 

@@ -16,9 +16,10 @@ def wilson_interval(successes, trials, z=1.959964):
     return centre - half, centre + half
 
 
-def classification_report(manifest, truth, predictions, scores, classes):
+def classification_report(manifest, truth, predictions, scores, classes, dims=None):
     """Accuracy (with a 95% interval), per-class accuracy, confusion matrix and the test NLL under
-    the true class (nats per image and bits per dimension), as a dict."""
+    the true class (nats per image or text, and bits per dimension or character), as a dict.
+    `dims` (N,): each item's dimensions (a text's characters); None: the manifest's image size."""
     from sklearn.metrics import confusion_matrix
 
     names = [manifest["class_names"][label] for label in classes]
@@ -27,7 +28,9 @@ def classification_report(manifest, truth, predictions, scores, classes):
     column = {label: index for index, label in enumerate(classes)}
     scored = np.array([label in column for label in truth])
     true_nats = -scores[scored.nonzero()[0], [column[label] for label in truth[scored]]]
-    dims = manifest["target_size"] ** 2 * manifest["channels"]
+    if dims is None:
+        dims = np.full(len(truth), manifest["target_size"] ** 2 * manifest["channels"])
+    per_dim = true_nats.sum() / (np.asarray(dims)[scored].sum() * math.log(2)) if len(true_nats) else None
     correct = int((truth == predictions).sum())
     return {
         "num_images": int(len(truth)),
@@ -37,10 +40,9 @@ def classification_report(manifest, truth, predictions, scores, classes):
         "class_names": names,
         "confusion_matrix": matrix.tolist(),
         "nll_true_class_nats": float(true_nats.mean()) if len(true_nats) else None,
-        "bits_per_dim_true_class": float(true_nats.mean() / (dims * math.log(2))) if len(true_nats) else None,
+        "bits_per_dim_true_class": None if per_dim is None else float(per_dim),
         "levels": manifest["levels"],
-        "target_size": manifest["target_size"],
-        "channels": manifest["channels"],
+        **{key: manifest[key] for key in ("target_size", "channels") if key in manifest},
     }
 
 
@@ -49,11 +51,12 @@ def format_report(report):
     names = report["class_names"]
     width = max(5, *(len(name) for name in names))
     low, high = report["accuracy_95ci"]
-    lines = [f"accuracy: {report['accuracy']:.4f} on {report['num_images']} images (95% CI {low:.4f}-{high:.4f})"]
+    item, dim = ("string", "char") if report.get("unit") == "strings" else ("image", "dim")
+    lines = [f"accuracy: {report['accuracy']:.4f} on {report['num_images']} {item}s (95% CI {low:.4f}-{high:.4f})"]
     for member in report.get("members", [report]):  # an ensemble: each member's own figures
         source = f" ({member['models_dir']} alone: accuracy {member['accuracy']:.4f})" if "models_dir" in member else ""
-        lines.append(f"{report.get('split', 'test')} NLL under the true class: {member['nll_true_class_nats']:.2f} nats per image "
-                     f"({member['bits_per_dim_true_class']:.4f} bits/dim, {member['levels']} levels){source}")
+        lines.append(f"{report.get('split', 'test')} NLL under the true class: {member['nll_true_class_nats']:.2f} nats per {item} "
+                     f"({member['bits_per_dim_true_class']:.4f} bits/{dim}, {member['levels']} levels){source}")
     lines += [
         "per-class accuracy: " + "  ".join(f"{n}: {a:.3f}" for n, a in report["per_class_accuracy"].items()),
         "confusion matrix (rows: true class, columns: predicted):",

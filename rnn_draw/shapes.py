@@ -142,6 +142,21 @@ MANIFEST = {
 }
 MANIFEST_OPTIONAL = {"unconditional": FLAG, "dropout": number(0, 1), "grayscale": FLAG, "keras_version": TEXT}
 
+# The manifest of a folder of character models (train_text.py): token 0 of the vocabulary is UNKNOWN.
+TEXT_MANIFEST = {
+    "kind": one_of("text"),
+    "dataset": TEXT,
+    "class_names": list_of("a non-empty list of strings", TEXT, non_empty=True),
+    "vocabulary": list_of("a non-empty list of single characters",
+                          check_that("a single character", lambda v: isinstance(v, str) and len(v) == 1), non_empty=True),
+    "levels": integer(2),
+    "seq_length": integer(1),
+    "cell": one_of("gru", "lstm", "simple"),
+    "units": integer(1),
+    "layers": integer(1),
+}
+TEXT_MANIFEST_OPTIONAL = {"conditional": FLAG, "unconditional": FLAG, "dropout": number(0, 1), "keras_version": TEXT}
+
 # model_K.json beside each finished model: how it was trained. Every field optional.
 RECORD_OPTIONAL = {
     "command": TEXT,
@@ -157,12 +172,13 @@ RECORD_OPTIONAL = {
     "best_epoch": integer(1),
 }
 
-# MODEL.ckpt.json, saved with each epoch's checkpoint: what --resume continues from.
+# The state inside MODEL.ckpt.npz, saved with each epoch's checkpoint: what --resume continues from.
 CHECKPOINT = {"epochs_done": integer(0), "history": HISTORY}
 CHECKPOINT_OPTIONAL = {"best_epoch": integer(0), "best_val_loss": NUMBER_OR_NULL}
 
 KINDS = {
     "manifest": fields(MANIFEST, MANIFEST_OPTIONAL),
+    "text_manifest": fields(TEXT_MANIFEST, TEXT_MANIFEST_OPTIONAL),
     "record": fields({}, RECORD_OPTIONAL),
     "checkpoint": fields(CHECKPOINT, CHECKPOINT_OPTIONAL),
 }

@@ -14,9 +14,11 @@ import config
 from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
 from rnn_draw.commands import cli
 
-SCRIPTS = ("train_mnist.py", "train_cifar.py", "generate.py", "classification.py")
+SCRIPTS = ("train_mnist.py", "train_cifar.py", "train_text.py", "generate.py", "classification.py")
+TRAINING = {"mnist": ("train_mnist.py", "--all_digits"), "cifar10": ("train_cifar.py", "--all_classes"),
+            "text": ("train_text.py", "--all_classes")}
 LIBRARY = sorted(path for path in (REPO / "rnn_draw").glob("*.py"))
-SHIPPED = ("trained/mnist_models", "trained/conditional", "trained/unconditional")
+SHIPPED = ("trained/mnist_models", "trained/conditional", "trained/unconditional", "trained/nietzsche", "trained/languages")
 
 
 def imported_modules(path):
@@ -78,9 +80,10 @@ def test_every_recipe_names_its_data_set_and_a_folder_of_its_own():
     folders = [recipe["models_dir"] for recipe in config.RECIPES.values()]
     assert len(set(folders)) == len(folders), folders
     shipped_by = {"tutorial": config.MNIST_MODELS_DIR, "conditional-cpu": config.CONDITIONAL_MODELS_DIR,
-                  "unconditional-cpu": config.UNCONDITIONAL_MODELS_DIR}
+                  "unconditional-cpu": config.UNCONDITIONAL_MODELS_DIR, "nietzsche": "trained/nietzsche",
+                  "languages": "trained/languages"}
     for name, recipe in config.RECIPES.items():
-        assert recipe["dataset"] in config.MODELS_DIRS and recipe["data"], name
+        assert recipe["dataset"] in TRAINING and recipe["data"], name
         if recipe["models_dir"] in SHIPPED:  # only the recipe that trained a shipped folder trains into it
             assert shipped_by.get(name) == recipe["models_dir"], name
 
@@ -95,13 +98,15 @@ def parsed(script, argv, monkeypatch):
 @pytest.mark.parametrize("name", sorted(config.RECIPES))
 def test_a_recipe_runs_only_in_the_script_of_its_data_set(name, monkeypatch, capsys):
     dataset = config.RECIPES[name]["dataset"]
-    script, other = ("train_mnist.py", "train_cifar.py") if dataset == "mnist" else ("train_cifar.py", "train_mnist.py")
-    args = parsed(script, ["--all_digits" if dataset == "mnist" else "--all_classes", "--recipe", name], monkeypatch)
+    script, every = TRAINING[dataset]
+    args = parsed(script, [every, "--recipe", name], monkeypatch)
     assert args.models_dir == config.RECIPES[name]["models_dir"] and args.data == config.RECIPES[name]["data"]
-    with pytest.raises(SystemExit) as refused:
-        parsed(other, ["--all_classes" if dataset == "mnist" else "--all_digits", "--recipe", name], monkeypatch)
-    assert refused.value.code == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    for other, (other_script, other_every) in TRAINING.items():
+        if other != dataset:
+            with pytest.raises(SystemExit) as refused:
+                parsed(other_script, [other_every, "--recipe", name], monkeypatch)
+            assert refused.value.code == 2
+            assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_a_recipe_of_another_data_set_is_one_line_from_the_command_line():
@@ -114,7 +119,7 @@ def docstring_examples(script):
     return [line[line.index("python "):].split("  ")[0].strip() for line in doc.splitlines() if "python train_" in line]
 
 
-@pytest.mark.parametrize("script", ["train_mnist.py", "train_cifar.py"])
+@pytest.mark.parametrize("script", ["train_mnist.py", "train_cifar.py", "train_text.py"])
 def test_no_docstring_example_overwrites_a_shipped_model(script, monkeypatch):
     """An example may train into a shipped folder only if it is the command that trained the models there."""
     examples = docstring_examples(script)

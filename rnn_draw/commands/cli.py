@@ -161,18 +161,16 @@ def run_cli(main):
 # --- the training scripts' flags -----------------------------------------------------------------
 
 
+IMAGE_DATA_HELP = ("a data set name (mnist, mnist-mini, cifar10, cifar10-mini) or a path: a keras-layout .npz, a folder "
+                   "of MNIST IDX files, cifar-10-python.tar.gz or its folder, or a folder or .tar.gz of train/<class>/ "
+                   "and test/<class>/ images (default: %(default)s)")
+
+
 def add_model_flags(parser, defaults):
-    """The flags both training scripts share; `defaults` maps flag names to this data set's defaults."""
+    """The flags both image training scripts share; `defaults` maps flag names to this data set's defaults."""
     add = parser.add_argument
     add("--num_images", type=positive(int), default=None, metavar="N",
         help="use the first N training images of each class trained, as the tutorial does (default: all)")
-    add("--epochs", type=positive(int, 10_000), default=defaults["epochs"], help="passes over the images (default: %(default)s)")
-    add("--batch_size", type=positive(int, 65_536), default=defaults["batch_size"], help="images per gradient step (default: %(default)s)")
-    add("--data", default=defaults["data"], metavar="NAME_OR_PATH",
-        help="a data set name (mnist, mnist-mini, cifar10, cifar10-mini) or a path: a keras-layout .npz, a folder of "
-             "MNIST IDX files, cifar-10-python.tar.gz or its folder, or a folder or .tar.gz of train/<class>/ and "
-             "test/<class>/ images (default: %(default)s)")
-    add("--models_dir", default=defaults["models_dir"], help="where models and manifest go (default: %(default)s)")
     add("--target_size", type=positive(int, 256), default=defaults["target_size"], help="images are shrunk to SIZE x SIZE, 1-256 (default: %(default)s)")
     add("--max_intensity", type=positive(int, 255), default=defaults["max_intensity"], help="levels are 0..MAX, 1-255 (default: %(default)s)")
     add("--binarize", action="store_true", help="2 levels at the threshold 0.5 (the same as --max_intensity 1)")
@@ -189,16 +187,28 @@ def add_model_flags(parser, defaults):
         help="with --conditional: add W times the cross-entropy of the Bayes posterior to the loss, so training also "
              "separates the classes (hybrid training; each step scores every image under every class, so K times "
              "the compute), 0-100 (default: %(default)s, plain generative training)")
+    add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT,
+        help="fraction of each model's images held out of training to report val_loss, for --early_stopping and for "
+             "classification.py --split validation; the tutorial holds out none (default: %(default)s)")
+    add_training_flags(parser, {"data_help": IMAGE_DATA_HELP, **defaults})
+
+
+def add_training_flags(parser, defaults):
+    """The flags every training script shares (images and text); `defaults` maps flag names to its defaults."""
+    add = parser.add_argument
+    add("--epochs", type=positive(int, 10_000), default=defaults["epochs"], help="passes over the data (default: %(default)s)")
+    add("--batch_size", type=positive(int, 65_536), default=defaults["batch_size"],
+        help="sequences (images or windows) per gradient step (default: %(default)s)")
+    add("--data", default=defaults["data"], metavar="NAME_OR_PATH", help=defaults["data_help"])
+    add("--models_dir", default=defaults["models_dir"], help="where models and manifest go (default: %(default)s)")
     add("--cell", choices=("gru", "lstm", "simple"), default=config.CELL, help="recurrent cell (default: %(default)s)")
-    add("--units", type=positive(int, 65_536), default=config.UNITS, help="units per recurrent layer (default: %(default)s)")
+    add("--units", type=positive(int, 65_536), default=defaults.get("units", config.UNITS),
+        help="units per recurrent layer (default: %(default)s)")
     add("--layers", type=positive(int, 16), default=config.LAYERS, help="stacked recurrent layers, 1-16 (default: %(default)s)")
     add("--dropout", type=fraction, default=config.DROPOUT, help="dropout after each recurrent layer, in [0, 1) (default: %(default)s)")
     add("--clipnorm", type=positive(float, 1e6), default=None, help="clip each gradient to this norm (default: no clipping)")
     add("--learning_rate", type=positive(float, 10), default=defaults.get("learning_rate", config.LEARNING_RATE),
         help="Adam's learning rate, in (0, 10] (default: %(default)s)")
-    add("--validation_split", type=fraction, default=config.VALIDATION_SPLIT,
-        help="fraction of each model's images held out of training to report val_loss, for --early_stopping and for "
-             "classification.py --split validation; the tutorial holds out none (default: %(default)s)")
     add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
     add("--distribute", action="store_true",
         help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
@@ -208,7 +218,7 @@ def add_model_flags(parser, defaults):
              "random weights: fine-tuning, e.g. with --discriminative_weight")
     add("--resume", action="store_true",
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
-    add("--early_stopping", type=positive(int, 10_000), default=None, metavar="PATIENCE",
+    add("--early_stopping", type=positive(int, 10_000), default=defaults.get("early_stopping"), metavar="PATIENCE",
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
 
 

@@ -9,7 +9,8 @@ from rnn_draw import UserError, folders, saving
 
 def check_structure(path, model, manifest):
     """The network itself must fit the manifest: its levels, row width and class input."""
-    _, width = util.sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    width = 1 if folders.is_text(manifest) else util.sequence_shape(manifest["target_size"], manifest["channels"],
+                                                                      manifest["mode"])[1]
     expected = {
         "levels": (util.levels_of(model), manifest["levels"]),
         "sub-pixels per step": (util.width_of(model), width),

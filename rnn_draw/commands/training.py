@@ -5,13 +5,14 @@ import contextlib
 import math
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 import config
 import util
-from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, write_json
+from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, text, write_json
 from rnn_draw.commands import cli, multihost, trained
 from rnn_draw.distribute import data_parallel, use_mixed_precision
 
@@ -20,14 +21,19 @@ keras = util.keras
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch, writes the network's weights, the fitted model's optimizer state and the
-    history so far into one file, atomically: what `--resume` continues from. Epochs whose loss or
-    weights are not finite numbers are never checkpointed: training stops and the last good one stays."""
+    history so far into one file, atomically: what `--resume` continues from. The history also
+    counts the training seconds so far (`seconds`: for curves of loss against time). Epochs whose loss
+    or weights are not finite numbers are never checkpointed: training stops and the last good one stays."""
 
     def __init__(self, path, network, history, write=True):
         super().__init__()
         self.path, self.network, self.write = path, network, write  # write False: not the job's writer
         self.history = {key: list(values) for key, values in history.items()}
         self.went_nan = False
+        self.started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {key: float(value) for key, value in (logs or {}).items()}
@@ -36,6 +42,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.went_nan = True
             self.model.stop_training = True
             return
+        so_far = self.history.get("seconds", [0.0])[-1] if self.history.get("seconds") else 0.0
+        logs["seconds"] = round(so_far + time.monotonic() - self.started, 2)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         state = {"epochs_done": epoch + 1, "history": self.history}
@@ -72,67 +80,91 @@ def check_memory(setup, batch_size):
     )
 
 
-def train_classes(images, labels, classes, models_dir, setup, resume=False, early_stopping=None, callbacks=(),
-                  record=None, init_from=None, write=True, **train_options):
+def train_classes(images, labels, classes, models_dir, setup, **options):
     """Train and save a model per class in `classes` (or one conditional or unconditional model for all of them).
 
     images (N, H, W[, C]) uint8 and labels (N,) are the training split; `setup` is `folders.settings(...)`.
-    Every epoch is checkpointed (`EpochCheckpoint`); each model is saved when done, with its record,
-    and its checkpoint removed. With `resume`, a class with a checkpoint continues from it (optimizer
-    state included) up to the requested epochs, and a class already done is skipped. `early_stopping`
-    is a patience in epochs on the validation loss. `train_options` go to `util.train_model`;
-    `record` (the command, say) joins each model's JSON record. `init_from` is a models folder of the
-    same settings whose finished models give each new model its starting weights (fine-tuning). A
-    model whose weights stop being finite numbers is never saved: the file already there stays.
-    With `write` False (every process of a multi-process job but the first) nothing is written.
-    Returns the folder's manifest.
+    `options` go to `train_one` (resume, early_stopping, callbacks, record, init_from, write) and on
+    to `util.train_model`. Returns the folder's manifest.
     """
-    manifest = folders.open_manifest(models_dir, setup, write)
-    steps, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
-    num_classes = len(setup["class_names"]) if setup["conditional"] else 0
-    check_memory(setup, train_options.get("batch_size", config.BATCH_SIZE))
+    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
+    check_memory(setup, options.get("batch_size", config.BATCH_SIZE))
     one_model = setup["conditional"] or setup["unconditional"]
     groups = [(None, np.isin(labels, list(classes)))] if one_model else [(k, labels == k) for k in classes]
     for label, chosen in groups:
-        name = label_name(setup, label)
         if not chosen.any():
-            raise UserError(f"no training images of {name} in the data")
-        checkpoint_file, model_file = folders.checkpoint_path(models_dir, label), folders.model_path(models_dir, label)
-        if resume and not checkpoint_file.is_file() and model_file.is_file():
-            print(f"{name}: already trained, skipped (--resume)", flush=True)
-            continue
-        network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
-                                    width, num_classes)
-        state, prepare = start_of(models_dir, label, setup, network, resume, init_from)
-        print(f"{name}: {chosen.sum()} images" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
+            raise UserError(f"no training images of {label_name(setup, label)} in the data")
         tokens = util.to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
-        checkpoint = EpochCheckpoint(checkpoint_file, network, state.get("history", {}), write)
-        guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
-        if early_stopping and not datasets.num_held_out(len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
-            print(f"note: {name} has too few images to hold any out at this --validation_split; "
-                  "--early_stopping is off for it", flush=True)
-        elif early_stopping:
-            guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
         counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
-        try:
-            util.train_model(
-                network, tokens, labels[chosen] if num_classes else None, initial_epoch=state.get("epochs_done", 0),
-                callbacks=guards + list(callbacks), log_prior=np.log(np.maximum(counts, 1) / counts.sum()),
-                prepare=prepare, **train_options,
-            )
-        except KeyboardInterrupt:
-            done = saving.read_checkpoint(checkpoint_file)[2]["epochs_done"] if checkpoint_file.is_file() else 0
-            print(f"\ninterrupted: {name} has {done} epoch(s) saved in {checkpoint_file}; "
-                  "run the same command with --resume to continue", flush=True)
-            raise
-        if checkpoint.went_nan or not saving.all_finite(network.get_weights()):
-            kept = f"; {model_file} was left as it was" if model_file.is_file() else ""
-            last = f"; the last good epoch is in {checkpoint_file}" if checkpoint_file.is_file() else ""
-            raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
-                            f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
-        saving.save_model(network, model_file, write)
-        if not write:
-            continue
+        train_one(models_dir, label, setup, tokens, labels[chosen] if setup["conditional"] else None, counts, **options)
+    return manifest
+
+
+def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH, **options):
+    """Train and save one character model per class of `corpus` in `classes` (a text's one class, or
+    one per language), each on windows of `seq_length` characters of its training text, validated on
+    the last config.TEXT_VALIDATION of it. `options` as for `train_classes`. Returns the manifest."""
+    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
+    for label in classes:
+        name = setup["class_names"][label]
+        train, validation = text.split_for_validation(corpus.train[name])
+        windows = [text.windows(text.encode(part, setup["vocabulary"]), seq_length) for part in (train, validation)]
+        if not len(windows[0]):
+            raise UserError(f"{label_name(setup, label)}: its text is shorter than one window of --seq_length {seq_length}")
+        counts = np.zeros(len(setup["class_names"]), np.int64)
+        counts[label] = len(text.pieces(corpus.train[name]))  # the prior p(language): its share of the pieces
+        train_one(models_dir, label, setup, windows[0], None, counts, validation_tokens=windows[1], **options)
+    return manifest
+
+
+def train_one(models_dir, label, setup, tokens, labels, counts, resume=False, early_stopping=None, callbacks=(),
+              record=None, init_from=None, write=True, **train_options):
+    """Train and save one model on `tokens` (N, T[, width]) (with `labels` (N,) if conditional).
+
+    Every epoch is checkpointed (`EpochCheckpoint`); the model is saved when done, with its record
+    (`record` and the class counts `counts` (K,) joined), and its checkpoint removed. With `resume`, a
+    checkpoint there is continued (optimizer state included) up to the requested epochs, and a
+    model already done is skipped. `early_stopping` is a patience in epochs on the validation loss.
+    `init_from` is a models folder of the same settings whose finished model gives the starting
+    weights (fine-tuning). A model whose weights stop being finite numbers is never saved: the file
+    already there stays. With `write` False (every process of a multi-process job but the first)
+    nothing is written. `train_options` go to `util.train_model`.
+    """
+    name = label_name(setup, label)
+    checkpoint_file, model_file = folders.checkpoint_path(models_dir, label), folders.model_path(models_dir, label)
+    if resume and not checkpoint_file.is_file() and model_file.is_file():
+        print(f"{name}: already trained, skipped (--resume)", flush=True)
+        return
+    network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
+                                *network_shape(setup))
+    state, prepare = start_of(models_dir, label, setup, network, resume, init_from)
+    print(f"{name}: {len(tokens)} {unit_of(setup)}" + (f", resuming after epoch {state['epochs_done']}" if state else ""),
+          flush=True)
+    checkpoint = EpochCheckpoint(checkpoint_file, network, state.get("history", {}), write)
+    guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
+    held_out = train_options.get("validation_tokens")
+    if early_stopping and held_out is None and not datasets.num_held_out(
+            len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
+        print(f"note: {name} has too few images to hold any out at this --validation_split; "
+              "--early_stopping is off for it", flush=True)
+    elif early_stopping:
+        guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
+    try:
+        util.train_model(network, tokens, labels, initial_epoch=state.get("epochs_done", 0),
+                         callbacks=guards + list(callbacks), log_prior=np.log(np.maximum(counts, 1) / counts.sum()),
+                         prepare=prepare, **train_options)
+    except KeyboardInterrupt:
+        done = saving.read_checkpoint(checkpoint_file)[2]["epochs_done"] if checkpoint_file.is_file() else 0
+        print(f"\ninterrupted: {name} has {done} epoch(s) saved in {checkpoint_file}; "
+              "run the same command with --resume to continue", flush=True)
+        raise
+    if checkpoint.went_nan or not saving.all_finite(network.get_weights()):
+        kept = f"; {model_file} was left as it was" if model_file.is_file() else ""
+        last = f"; the last good epoch is in {checkpoint_file}" if checkpoint_file.is_file() else ""
+        raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
+                        f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
+    saving.save_model(network, model_file, write)
+    if write:
         write_json(folders.record_path(models_dir, label), {
             **(record or {}),
             "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
@@ -140,21 +172,53 @@ def train_classes(images, labels, classes, models_dir, setup, resume=False, earl
             "settings": setup,
         })
         checkpoint_file.unlink(missing_ok=True)
-    return manifest
 
 
-def train_from_flags(args, classes, dataset):
-    """Train what a training script's parsed flags ask for on `dataset` (its training split): the
-    first --num_images images of each class in `classes`, as the tutorial takes them."""
+def network_shape(setup):
+    """(width, num_classes) of a folder's networks: sub-pixels per step and the class input's size."""
+    if setup.get("kind") == "text":
+        return 1, 0
+    _, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    return width, len(setup["class_names"]) if setup["conditional"] else 0
+
+
+def unit_of(setup):
+    return "windows" if setup.get("kind") == "text" else "images"
+
+
+def start_engines(args):
+    """Set up what must come before the backend computes anything: quiet imports, data parallelism
+    (--distribute; several processes watch each other), the seed and the precision. Returns the
+    `Parallel` set up, or None."""
     with quiet.backend_import():
         quiet.tensorflow_too(keras.backend.backend())  # else Keras imports it, loudly, inside fit
-    # Then the engines, which must set up before the backend computes anything.
     parallel = None
     if args.distribute:
         job = multihost.job_from_environment(keras.backend.backend())
         if job:  # the processes watch each other; only process 0 prints
             cli.AT_EXIT.append(multihost.join(job, Path(sys.argv[0]).name).finish)
         parallel = data_parallel(args.batch_size, args.learning_rate, job)
+    keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        use_mixed_precision()
+    return parallel
+
+
+def common_options(args, parallel, **record):
+    """The options every training run takes from its flags, its record (the command line) included."""
+    return dict(
+        resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, learning_rate=args.learning_rate, clipnorm=args.clipnorm, init_from=args.init_from,
+        record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
+                "epochs": args.epochs, "seed": args.seed, **record},
+        **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
+    )
+
+
+def train_from_flags(args, classes, dataset):
+    """Train what an image training script's parsed flags ask for on `dataset` (its training split):
+    the first --num_images images of each class in `classes`, as the tutorial takes them."""
+    parallel = start_engines(args)
     images, labels, short = datasets.first_of_each_class(dataset.x_train, dataset.y_train, classes, args.num_images)
     if short:
         print(datasets.short_classes_note(short, dataset.class_names, args.num_images), flush=True)
@@ -165,20 +229,24 @@ def train_from_flags(args, classes, dataset):
         dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
         args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale, args.unconditional,
     )
-    keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
-        use_mixed_precision()
     with parallel.context if parallel else contextlib.nullcontext():
-        train_classes(
-            images, labels, classes, args.models_dir, setup,
-            resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs,
-            batch_size=args.batch_size, validation_split=args.validation_split, seed=args.seed,
-            learning_rate=args.learning_rate, clipnorm=args.clipnorm,
-            discriminative_weight=args.discriminative_weight, init_from=args.init_from, record={
-                "command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
-                "epochs": args.epochs, "discriminative_weight": args.discriminative_weight,
-                "seed": args.seed, "validation_split": args.validation_split,
-            },
-            **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
-        )
+        train_classes(images, labels, classes, args.models_dir, setup, validation_split=args.validation_split,
+                      discriminative_weight=args.discriminative_weight,
+                      **common_options(args, parallel, discriminative_weight=args.discriminative_weight,
+                                       validation_split=args.validation_split))
+    print(f"models written to {args.models_dir}/")
+
+
+def train_text_from_flags(args, corpus, classes):
+    """Train what train_text.py's parsed flags ask for: a character model per class in `classes`."""
+    parallel = start_engines(args)
+    vocabulary = text.vocabulary(corpus.train.values())
+    setup = folders.text_settings(corpus.name, corpus.class_names, vocabulary, args.seq_length, args.cell, args.units,
+                                  args.layers, args.dropout)
+    print(f"{corpus.name}: {sum(map(len, corpus.train.values())):,} characters, a vocabulary of {len(vocabulary)} "
+          f"(token 0 stands for characters never seen); the last {config.TEXT_VALIDATION:.0%} of each text validates",
+          flush=True)
+    with parallel.context if parallel else contextlib.nullcontext():
+        train_texts(corpus, classes, args.models_dir, setup, args.seq_length,
+                    **common_options(args, parallel, seq_length=args.seq_length))
     print(f"models written to {args.models_dir}/")

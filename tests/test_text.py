@@ -1,0 +1,146 @@
+"""Characters as tokens: vocabulary, windows, the shared sampler and likelihood on text, languages told
+apart by Bayes' rule, and the text scripts' bad inputs."""
+
+import json
+import random
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_one_line_error, run_script
+
+import reference
+import util
+from rnn_draw import UserError, text
+from rnn_draw.commands import trained
+
+TINY = ["--units", "16", "--epochs", "2", "--seq_length", "32", "--batch_size", "16", "--early_stopping", "5"]
+
+
+def two_languages(folder):
+    """Two synthetic "languages" a model must tell apart: words of a, b (and spaces) or of x, y, z."""
+    rng = random.Random(0)
+
+    def words(letters, count):
+        return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 6))) for _ in range(count))
+
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+    (folder / "train" / "ab.txt").write_text(words("ab", 3000))
+    (folder / "train" / "xyz.txt").write_text(words("xyz", 3000))
+    (folder / "test" / "ab.txt").write_text("\n%\n".join(words("ab", 14) for _ in range(20)))
+    (folder / "test" / "xyz.txt").write_text("\n%\n".join(words("xyz", 14) for _ in range(20)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def languages(tmp_path_factory):
+    """(data folder, models folder) of two tiny character models trained by train_text.py."""
+    data = two_languages(tmp_path_factory.mktemp("data"))
+    models = tmp_path_factory.mktemp("models") / "languages"
+    result = run_script("train_text.py", "--data", data, "--all_classes", "--models_dir", models, *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return data, models
+
+
+def test_the_vocabulary_round_trips_and_reads_unseen_characters_as_unknown():
+    vocab = text.vocabulary(["hello world", "wörld"])
+    assert vocab[0] == text.UNKNOWN and vocab[1:] == sorted(set("hello wörld"))
+    assert text.decode(text.encode("hello wörld", vocab), vocab) == "hello wörld"
+    assert text.encode("h€", vocab).tolist() == [vocab.index("h"), 0]
+    with pytest.raises(UserError, match="never saw.*'€'"):
+        text.encode_typed("h€", vocab, "--prime")
+
+
+def test_windows_are_consecutive_and_their_shifted_targets_are_the_next_characters():
+    vocab = text.vocabulary(["abcdefghij"])
+    windows = text.windows(text.encode("abcdefghij" * 3, vocab), 7)
+    assert windows.shape == (4, 7) and text.decode(windows[1], vocab) == "hijabcd"
+    inputs = reference.one_hot_inputs(windows, len(vocab))  # what the network reads: the previous character
+    np.testing.assert_array_equal(inputs[:, 1:].argmax(-1), windows[:, :-1])
+    assert not inputs[:, 0].any()
+
+
+def test_the_sampler_continues_a_prime_as_the_full_forward_pass_would():
+    keras.utils.set_random_seed(0)
+    vocab = text.vocabulary(["the quick brown fox"])
+    model = util.create_model(len(vocab), units=12)
+    prime = text.encode("the q", vocab)
+    drawn = util.continue_text(model, prime, 20, num_samples=3, seed=1)
+    assert drawn.shape == (3, 20) and drawn.max() < len(vocab)
+    whole = np.concatenate([np.tile(prime, (3, 1)), drawn], axis=1)
+    tokens, probs = util.sample_tokens(model, 3, whole.shape[1], seed=1, prefix=whole[..., None], keep=whole.shape[1],
+                                       with_probs=True)
+    np.testing.assert_array_equal(tokens[..., 0], whole)
+    full = model.predict_on_batch(reference.one_hot_inputs(whole, len(vocab)))
+    np.testing.assert_allclose(probs[:, :, 0], full, atol=1e-4)
+
+
+def test_padded_texts_score_as_their_own_sum_of_logs():
+    keras.utils.set_random_seed(0)
+    vocab = text.vocabulary(["abc de"])
+    model = util.create_model(len(vocab), units=8)
+    strings = ["abc", "de ab cd", "a"]
+    nats, bits = util.log_likelihood(model, text.padded([text.encode(s, vocab) for s in strings]))
+    for string, got in zip(strings, nats):
+        tokens = text.encode(string, vocab)[None]
+        np.testing.assert_allclose(got, reference.log_likelihood(model, tokens)[0], rtol=1e-5)
+    np.testing.assert_allclose(bits, -nats / (np.array([3, 8, 1]) * np.log(2)))
+
+
+def test_two_languages_are_told_apart_by_bayes_rule(languages):
+    data, models = languages
+    manifest, loaded = trained.load_models(models)
+    assert manifest["kind"] == "text" and sorted(loaded) == [0, 1]
+    strings = ["abba ab baab", "zyx xyz zz", "ab", "xz"]
+    predictions, scores, _, _, _ = util.classify([(manifest, loaded)], strings)
+    assert predictions.tolist() == [0, 1, 0, 1] and scores.shape == (4, 2)
+
+
+def test_classification_reports_every_prefix_length_and_names_a_typed_string(languages, tmp_path):
+    data, models = languages
+    result = run_script("classification.py", "--models_dir", models, "--data", data, "--report", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())["by_length"]
+    assert set(report) == {"10", "20", "50", "whole"}
+    assert report["whole"]["num_images"] == 40 and report["whole"]["accuracy"] >= 0.9
+    named = run_script("classification.py", "--models_dir", models, "--text", "zyx zz y")
+    assert named.returncode == 0 and named.stdout.splitlines()[0] == "xyz", named.stdout + named.stderr
+
+
+def test_generate_writes_the_prime_and_its_continuation(languages, tmp_path):
+    _, models = languages
+    out = tmp_path / "t.txt"
+    result = run_script("generate.py", "--models_dir", models, "--label", "ab", "--prime", "ab ba", "--length", "40",
+                        "--seed", "0", "--samples", "2", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = out.read_text().split("\n\n")
+    assert len(written) == 2 and all(sample.startswith("ab ba") and len(sample.strip("\n")) == 45 for sample in written)
+
+
+def bad_text_inputs(tmp_path, models):
+    (tmp_path / "empty.txt").write_text("  \n")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    return [
+        (["train_text.py", "--data", tmp_path / "missing.txt"], "no such file"),
+        (["train_text.py", "--data", tmp_path / "empty.txt"], "empty"),
+        (["train_text.py", "--data", tmp_path / "binary.txt"], "binary"),
+        (["train_text.py", "--data", tmp_path / "empty.txt", "--seq_length", "0"], "--seq_length"),
+        (["train_text.py", "--data", "nietzsche", "--recipe", "demo"], "--recipe demo"),
+        (["generate.py", "--models_dir", models, "--label", "ab", "--prime", "a€b"], "never saw"),
+        (["generate.py", "--models_dir", models, "--label", "ab", "--length", "10000000"], "--length"),
+        (["generate.py", "--models_dir", models, "--label", "ab", "--prime_file", tmp_path / "binary.txt"], "binary"),
+        (["classification.py", "--models_dir", models, "--text", "x€"], "never saw"),
+    ]
+
+
+def test_bad_text_inputs_are_one_line_and_write_nothing(languages, tmp_path):
+    _, models = languages
+    before = sorted(path.name for path in models.iterdir())
+    out = tmp_path / "out"
+    where = {"train_text.py": ["--models_dir", out], "generate.py": ["--out", out / "x.txt"],
+             "classification.py": ["--report", out / "r.json"]}
+    for command, fragment in bad_text_inputs(tmp_path, models):
+        assert_one_line_error(run_script(*command, *where[command[0]]), fragment)
+        assert not out.exists(), command
+    assert sorted(path.name for path in models.iterdir()) == before
