@@ -170,6 +170,8 @@ RECORD_OPTIONAL = {
     "history": HISTORY,
     "settings": fields({}, {**MANIFEST, **MANIFEST_OPTIONAL}),
     "best_epoch": integer(1),
+    "max_minutes": check_that("a positive number or null", lambda v: v is None or (_is_number(v) and v > 0)),
+    "seq_length": integer(1),
 }
 
 # The state inside MODEL.ckpt.npz, saved with each epoch's checkpoint: what --resume continues from.

@@ -220,6 +220,8 @@ def add_training_flags(parser, defaults):
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
     add("--early_stopping", type=positive(int, 10_000), default=defaults.get("early_stopping"), metavar="PATIENCE",
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
+    add("--max_minutes", type=positive(float, 10**6), default=None, metavar="M",
+        help="stop a class's training after the epoch past which another would exceed M minutes (default: no limit)")
 
 
 def parse_with_recipe(parser, dataset):

@@ -50,6 +50,23 @@ class EpochCheckpoint(keras.callbacks.Callback):
         saving.save_checkpoint(self.path, weights, self.model.optimizer, state, self.write)
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after the epoch past which another epoch would exceed `minutes` of training
+    (the checkpoint's count of seconds, resumed runs included): a budget of time, not of epochs."""
+
+    def __init__(self, minutes, checkpoint):
+        super().__init__()
+        self.seconds, self.checkpoint = minutes * 60, checkpoint
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = self.checkpoint.history.get("seconds", [])
+        last = done[-1] - (done[-2] if len(done) > 1 else 0) if done else 0
+        if done and done[-1] + last > self.seconds:
+            print(f"time limit: {done[-1] / 60:.1f} of {self.seconds / 60:g} minutes trained; another epoch would "
+                  "pass the limit, so training stops here", flush=True)
+            self.model.stop_training = True
+
+
 def start_of(models_dir, label, setup, network, resume, init_from):
     """(state, prepare) for a class's training: the checkpoint's state and a function that gives the
     fitted model its optimizer state (`--resume`), or a fresh start, from `init_from`'s finished
@@ -118,13 +135,14 @@ def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH
 
 
 def train_one(models_dir, label, setup, tokens, labels, counts, resume=False, early_stopping=None, callbacks=(),
-              record=None, init_from=None, write=True, **train_options):
+              record=None, init_from=None, write=True, max_minutes=None, **train_options):
     """Train and save one model on `tokens` (N, T[, width]) (with `labels` (N,) if conditional).
 
     Every epoch is checkpointed (`EpochCheckpoint`); the model is saved when done, with its record
     (`record` and the class counts `counts` (K,) joined), and its checkpoint removed. With `resume`, a
     checkpoint there is continued (optimizer state included) up to the requested epochs, and a
-    model already done is skipped. `early_stopping` is a patience in epochs on the validation loss.
+    model already done is skipped. `early_stopping` is a patience in epochs on the validation loss;
+    `max_minutes` a budget of training time (`TimeLimit`).
     `init_from` is a models folder of the same settings whose finished model gives the starting
     weights (fine-tuning). A model whose weights stop being finite numbers is never saved: the file
     already there stays. With `write` False (every process of a multi-process job but the first)
@@ -141,7 +159,7 @@ def train_one(models_dir, label, setup, tokens, labels, counts, resume=False, ea
     print(f"{name}: {len(tokens)} {unit_of(setup)}" + (f", resuming after epoch {state['epochs_done']}" if state else ""),
           flush=True)
     checkpoint = EpochCheckpoint(checkpoint_file, network, state.get("history", {}), write)
-    guards = [checkpoint, keras.callbacks.TerminateOnNaN()]
+    guards = [checkpoint, keras.callbacks.TerminateOnNaN()] + ([TimeLimit(max_minutes, checkpoint)] if max_minutes else [])
     held_out = train_options.get("validation_tokens")
     if early_stopping and held_out is None and not datasets.num_held_out(
             len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
@@ -209,8 +227,9 @@ def common_options(args, parallel, **record):
     return dict(
         resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs, batch_size=args.batch_size,
         seed=args.seed, learning_rate=args.learning_rate, clipnorm=args.clipnorm, init_from=args.init_from,
+        max_minutes=args.max_minutes,
         record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
-                "epochs": args.epochs, "seed": args.seed, **record},
+                "epochs": args.epochs, "seed": args.seed, "max_minutes": args.max_minutes, **record},
         **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
     )
 
