@@ -144,3 +144,13 @@ def test_bad_text_inputs_are_one_line_and_write_nothing(languages, tmp_path):
         assert_one_line_error(run_script(*command, *where[command[0]]), fragment)
         assert not out.exists(), command
     assert sorted(path.name for path in models.iterdir()) == before
+
+
+def test_a_time_budget_stops_training_after_the_epoch_that_spends_it(tmp_path):
+    data = two_languages(tmp_path / "data")
+    result = run_script("train_text.py", "--data", data, "--class_name", "ab", "--models_dir", tmp_path / "m",
+                        *TINY[:2], "--epochs", "5", *TINY[4:], "--max_minutes", "0.0001")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "time limit:" in result.stdout
+    history = json.loads((tmp_path / "m" / "model_0.json").read_text())["history"]
+    assert len(history["loss"]) == 1 and len(history["seconds"]) == 1 and history["seconds"][0] > 0
