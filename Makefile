@@ -8,10 +8,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 venv: $(VENV)/installed
 
-$(VENV)/installed: requirements.txt requirements-test.txt
+$(VENV)/installed: requirements.txt requirements-test.txt requirements-jax.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt -r requirements-jax.txt
 	touch $@
 
 # The whole story in under three minutes on 2 CPU cores: ten digit models trained on the shipped
@@ -27,8 +27,13 @@ demo: venv
 	@echo "pictures: generated/samples_of_0.png ... generated/samples_of_9.png (the demo models' samples);"
 	@echo "          trained/demo_models/classification.png and generated/shipped_models_on_mnist_mini.png (confusion matrices)"
 
+# The whole suite on the default backend, TensorFlow (tests/test_multihost.py trains its two-process
+# job on JAX too), then the tests marked `backend` in tests/conftest.py (model, sampler, scoring,
+# training, data-parallel, saving) on JAX, which GPU users run, with two CPU devices for the
+# data-parallel check. make stops at the first run that fails. About 9 minutes on 2 CPU cores.
 test: venv
 	$(PY) -m pytest -q tests
+	KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=2 $(PY) -m pytest -q -m backend tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -67,7 +67,7 @@ def test_the_discriminative_gradient_raises_the_true_class_posterior():
         return (posterior / posterior.sum(1, keepdims=True))[np.arange(len(labels)), labels].mean()
 
     before = true_posterior()
-    bayes.fit(as_inputs(tokens, labels), labels, batch_size=64, epochs=5, verbose=0, shuffle=False)
+    bayes.fit(as_inputs(tokens, labels), labels, batch_size=64, epochs=20, verbose=0, shuffle=False)
     assert true_posterior() > before + 0.05
 
 
