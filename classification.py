@@ -185,7 +185,8 @@ def text_report(args, folders):
 def main():
     args = parse_args()
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
-    from rnn_draw import ensemble, folders as folder_files, pictures, reports, write_json
+    from rnn_draw import ensemble, pictures, reports, write_json
+    from rnn_draw import folders as folder_files
 
     folders = [load_folder(folder) for folder in args.models_dir]
     if folder_files.is_text(folders[0][0]):

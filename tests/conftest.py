@@ -65,20 +65,13 @@ def tiny_models_dir(tmp_path_factory):
     return folder
 
 
-# Tests that each feed one bad input to a script and expect a one-line error (issue: clear errors).
-BAD_INPUT_TESTS = (
-    "test_bad_input_gives_one_line", "test_broken_model_files", "test_bad_model_flags", "test_bad_input_is_one_line",
-    "test_all_digits_false", "test_unknown_class", "test_keep_out_of_range", "test_generate_for_an_untrained",
-)
-
-
 def pytest_terminal_summary(terminalreporter):
-    """Print how many bad inputs were tried and how many got their one-line error."""
+    """Print how many bad inputs (tests marked `bad_input`) were tried and how many got their one-line error."""
     reports = [
         report
         for outcome in ("passed", "failed")
         for report in terminalreporter.stats.get(outcome, [])
-        if report.when == "call" and any(name in report.nodeid for name in BAD_INPUT_TESTS)
+        if report.when == "call" and "bad_input" in report.keywords
     ]
     if reports:
         passed = sum(report.passed for report in reports)
@@ -88,3 +81,64 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_configure(config):
     # Keras 3.15's TensorFlow backend calls np.array(tensor, copy=False); numpy 2 warns each time.
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+    config.addinivalue_line("markers", "backend: depends on the Keras backend; `make test` runs it under JAX too")
+    # Each row of tests/test_errors.py's table of bad inputs carries this marker; the summary counts them.
+    config.addinivalue_line("markers", "bad_input: one bad input fed to a script; counted at the end of the run")
+
+
+# --- the backend-sensitive tests, run again under JAX ---------------------------------------------
+# `make test` runs the whole suite on the default backend (TensorFlow), then `pytest -m backend` with
+# KERAS_BACKEND=jax: the tests whose outcome depends on the backend's numerics, compilation or saving,
+# chosen to run in about two minutes on 2 CPU cores. Module -> its marked tests (None: all of them).
+# Scripts a test starts inherit KERAS_BACKEND, so they run under JAX too.
+BACKEND_SENSITIVE = {
+    "test_model": None,  # network output, training, the sampler, log-likelihoods, classification
+    "test_variants": None,  # the sampler against one forward pass for every cell, mode, colour, class
+    "test_hybrid": None,  # the Bayes posterior's scores and gradient; a resumed hybrid run
+    "test_scaling": {  # data-parallel training on two CPU devices equals one; bfloat16 compute
+        "test_data_parallel_training_on_two_cpu_devices_matches_one_device",
+        "test_mixed_precision_trains_bfloat16_cells_under_a_float32_softmax",
+    },
+    "test_failures": {  # .keras saving and loading; a checkpoint with the optimizer's state resumes
+        "test_a_crash_mid_save_leaves_the_previous_model_loadable",
+        "test_resume_continues_from_the_checkpoint_to_the_requested_epochs",
+    },
+    "test_robustness": {  # NaN weights stop training unsaved; sampling in chunks
+        "test_training_that_diverges_saves_nothing_and_says_what_to_try",
+        "test_sampling_in_chunks_draws_what_one_call_would",
+    },
+    "test_tutorial": {  # the shipped models, saved on TensorFlow, load and score as the one-hot path does
+        "test_shipped_models_load_pass_the_checks_and_carry_their_record",
+        "test_the_shipped_models_scores_are_those_of_the_one_hot_path",
+    },
+    "test_preprocess": {  # the shift and one-hot made inside the compiled call
+        "test_network_inputs_made_in_the_compiled_call_are_the_one_hot_shift",
+    },
+    "test_text": {  # characters through the same sampler and likelihood, padded texts included
+        "test_the_sampler_continues_a_prime_as_the_full_forward_pass_would",
+        "test_padded_texts_score_as_their_own_sum_of_logs",
+    },
+}
+# Left out of the modules marked whole: their script runs of the command line (the computations above
+# at a fresh interpreter's cost).
+LEFT_OUT = {"test_hybrid_training_from_the_command_line", "test_fine_tuning_starts_from_the_given_folders_weights"}
+# Not marked: tests/test_multihost.py picks each case's backend itself (KERAS_BACKEND=tensorflow, then
+# jax) whatever the suite runs on, so the first run already trains its two-process job on JAX.
+
+
+def pytest_collection_modifyitems(config, items):
+    modules, marked = set(), set()
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        name = getattr(item, "originalname", item.name)
+        modules.add(module)
+        tests = BACKEND_SENSITIVE.get(module, ())
+        if (tests is None or name in tests) and name not in LEFT_OUT:
+            item.add_marker(pytest.mark.backend)
+            marked.add(name)
+    # In the JAX run, a test renamed or removed would silently drop out of it: name it instead.
+    if config.getoption("markexpr") == "backend":
+        missing = [name for module, tests in BACKEND_SENSITIVE.items() if tests and module in modules
+                   for name in sorted(tests) if name not in marked]
+        if missing:
+            raise pytest.UsageError(f"tests/conftest.py: BACKEND_SENSITIVE names tests that were not collected: {', '.join(missing)}")

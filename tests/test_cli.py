@@ -1,10 +1,10 @@
-"""The scripts end to end on a tiny configuration, and their one-line errors."""
+"""The scripts end to end on a tiny configuration (their one-line errors: tests/test_errors.py)."""
 
 import json
 
 import pytest
 from conftest import TINY_TRAINING as TINY
-from conftest import assert_one_line_error, run_script
+from conftest import run_script
 from PIL import Image
 
 
@@ -42,29 +42,6 @@ def test_classification_prints_accuracy_and_writes_a_report(models_dir, tmp_path
     assert report["num_images"] == 200  # only the test images of the two trained digits
     assert report["accuracy"] > 0.8  # zeros and ones are easy even for tiny models
     assert sum(map(sum, report["confusion_matrix"])) == 200
-
-
-def test_all_digits_false_means_false():
-    assert_one_line_error(run_script("train_mnist.py", "--all_digits=False"), "nothing to train")
-
-
-@pytest.mark.parametrize(
-    "script, args, fragment",
-    [
-        ("train_mnist.py", ["--digit", "12"], "--digit"),
-        ("train_mnist.py", ["--digit", "3", "--epochs", "0"], "--epochs"),
-        ("train_mnist.py", ["--digit", "3", "--data", "no/such/mnist.npz"], "no such file"),
-        ("generate.py", ["--digit", "3", "--models_dir", "no/such/folder"], "no trained models"),
-        ("generate.py", ["--digit", "3", "--temperature", "-1"], "--temperature"),
-        ("classification.py", ["--models_dir", "no/such/folder"], "no trained models"),
-    ],
-)
-def test_bad_input_is_one_line_and_exit_code_2(script, args, fragment):
-    assert_one_line_error(run_script(script, *args), fragment)
-
-
-def test_generate_for_an_untrained_digit_is_a_user_error(models_dir):
-    assert_one_line_error(run_script("generate.py", "--digit", "7", "--models_dir", models_dir), "no model for class 7")
 
 
 def test_completion_writes_strips_and_gifs(models_dir, tmp_path):
@@ -118,32 +95,6 @@ def test_one_conditional_model_for_all_digits(tmp_path):
     assert result.returncode == 0 and "accuracy:" in result.stdout, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["--cell", "tanh"], "--cell"),
-        (["--mode", "column"], "--mode"),
-        (["--layers", "0"], "--layers"),
-        (["--units", "-3"], "--units"),
-        (["--dropout", "1.5"], "--dropout"),
-        (["--clipnorm", "0"], "--clipnorm"),
-        (["--batch_size", "0"], "--batch_size"),
-        (["--max_intensity", "300"], "--max_intensity"),
-    ],
-)
-def test_bad_model_flags_are_one_line_errors(args, fragment):
-    assert_one_line_error(run_script("train_mnist.py", "--digit", "3", *args), fragment)
-
-
-def test_unknown_class_name_is_a_user_error():
-    assert_one_line_error(run_script("train_cifar.py", "--class_name", "unicorn", "--data", "cifar10-mini"), "unknown class")
-
-
-def test_keep_out_of_range_is_a_user_error(models_dir):
-    assert_one_line_error(run_script("generate.py", "--digit", "0", "--complete", "--keep", "36", "--data", "mnist-mini",
-                                     "--models_dir", models_dir), "--keep")
-
-
 def test_a_recipe_sets_defaults_and_explicit_flags_win(tmp_path):
     result = run_script("train_mnist.py", "--recipe", "demo", "--digit", "3", "--epochs", "1", "--units", "8",
                         "--target_size", "4", "--models_dir", tmp_path)
@@ -151,4 +102,3 @@ def test_a_recipe_sets_defaults_and_explicit_flags_win(tmp_path):
     record = json.loads((tmp_path / "model_3.json").read_text())
     assert record["train_counts"] == {"3": 1000}  # the recipe's data: the shipped subset
     assert len(record["history"]["loss"]) == 1  # the command line's --epochs, not the recipe's
-    assert_one_line_error(run_script("train_mnist.py", "--recipe", "fastest", "--digit", "3"), "--recipe")

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
 
 import config
-from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
 from rnn_draw.commands import cli
 
 SCRIPTS = ("train_mnist.py", "train_cifar.py", "train_text.py", "generate.py", "classification.py")

@@ -5,9 +5,9 @@ import json
 import keras
 import numpy as np
 import pytest
+import reference
 from conftest import TINY_TRAINING, assert_one_line_error, run_script
 
-import reference
 import util
 from rnn_draw import folders, saving
 from rnn_draw.commands import trained, training

@@ -3,9 +3,9 @@ import math
 import keras
 import numpy as np
 import pytest
+import reference
 from conftest import LEVELS, SIZE
 
-import reference
 import util
 from rnn_draw import folders
 from rnn_draw.commands import trained, training

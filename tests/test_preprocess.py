@@ -1,8 +1,8 @@
 import keras
 import numpy as np
+import reference
 from conftest import LEVELS, MAX_INTENSITY, SIZE
 
-import reference
 import util
 
 

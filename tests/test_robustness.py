@@ -1,16 +1,14 @@
-"""One line means one line: quiet start, flag ranges, no broken model ever saved, memory checked
-before work, faults of the machine as one line, safe Keras floor, and a fuzzer over whole command lines."""
+"""One line means one line: quiet start, flag ranges, no broken model ever saved, faults of the
+machine as one line, safe Keras floor, and a fuzzer over whole command lines. The table of bad
+inputs, each a one-line error, is tests/test_errors.py."""
 
 import contextlib
 import errno
-import importlib
 import io
 import os
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 
 import keras
 import numpy as np
@@ -18,6 +16,7 @@ import pytest
 from conftest import REPO, TINY_TRAINING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scripted import lines, run_in_process
 
 import config
 import util
@@ -29,28 +28,6 @@ def run_bare(*args):
     """A script in a fresh interpreter with the user's environment: no TF_CPP_MIN_LOG_LEVEL of ours."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
     return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-
-
-def run_in_process(script, args, cwd):
-    """(exit code, stdout, stderr) of `script`'s main() run here, as its __main__ block runs it."""
-    module = importlib.import_module(script.removesuffix(".py"))
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = [script, *map(str, args)]
-    try:
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.run_cli(module.main)
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    finally:
-        sys.argv = argv
-        keras.mixed_precision.set_global_policy("float32")  # --mixed_precision sets it process-wide
-    return code, out.getvalue(), err.getvalue()
-
-
-def lines(text):
-    return [line for line in text.splitlines() if line.strip()]
 
 
 # --- quiet start and one-line answers, as a user sees them ---------------------------------------
@@ -107,14 +84,6 @@ def folder_with_a_good_model(tmp_path):
     return folder
 
 
-def test_nan_learning_rate_is_refused_and_the_model_there_is_untouched(folder_with_a_good_model):
-    before = (folder_with_a_good_model / "model_3.keras").read_bytes()
-    result = run_bare("train_mnist.py", "--digit", "3", "--data", "mnist-mini", "--num_images", "40", "--epochs", "1",
-                      "--learning_rate", "nan", "--models_dir", folder_with_a_good_model)
-    assert result.returncode == 2 and len(lines(result.stderr)) == 1 and "--learning_rate" in result.stderr
-    assert (folder_with_a_good_model / "model_3.keras").read_bytes() == before
-
-
 def test_training_that_diverges_saves_nothing_and_says_what_to_try(folder_with_a_good_model):
     before = {p.name: p.read_bytes() for p in folder_with_a_good_model.iterdir()}
     mini = datasets.load_dataset("mnist-mini")
@@ -168,35 +137,7 @@ def test_faults_of_the_machine_are_described_in_one_line(error, code, fragment):
     assert described[0] == code and fragment in described[1] and "\n" not in described[1]
 
 
-# --- hostile files and size before work ----------------------------------------------------------
-
-
-def png_claiming(width, height):
-    """A few-byte PNG whose header claims width x height pixels (a decompression bomb's calling card)."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-@pytest.mark.parametrize("side", [20000, 12000])  # beyond Pillow's error limit, and in its warning band
-def test_a_decompression_bomb_image_is_one_line(tiny_models_dir, tmp_path, side):
-    bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(png_claiming(side, side))
-    code, _, err = run_in_process("generate.py", ["--digit", "1", "--complete", "--image", bomb, "--models_dir",
-                                                  tiny_models_dir, "--out", tmp_path / "c.png"], tmp_path)
-    assert code == 2 and len(lines(err)) == 1 and "refusing an image this large" in err, err
-
-
-def test_requests_that_cannot_fit_are_refused_before_work(tiny_models_dir, tmp_path):
-    code, _, err = run_in_process("generate.py", ["--digit", "1", "--grid_size", "1000", "--output_size", "4096",
-                                                  "--models_dir", tiny_models_dir], tmp_path)
-    assert code == 2 and "picture would need about" in err and "available" in err, err
-    code, _, err = run_in_process("train_mnist.py", ["--digit", "1", "--units", "65536", "--models_dir", tmp_path / "m",
-                                                     "--data", "mnist-mini", "--num_images", "5"], tmp_path)
-    assert code == 2 and "GRU(65536)" in err and "would need about" in err, err
-    assert not (tmp_path / "generated").exists() and not list((tmp_path / "m").glob("*.keras"))
+# --- sampling in chunks, and the Keras floor -----------------------------------------------------
 
 
 def test_sampling_in_chunks_draws_what_one_call_would(tiny_model, monkeypatch):

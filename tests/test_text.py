@@ -7,9 +7,9 @@ import random
 import keras
 import numpy as np
 import pytest
+import reference
 from conftest import assert_one_line_error, run_script
 
-import reference
 import util
 from rnn_draw import UserError, text
 from rnn_draw.commands import trained

@@ -226,8 +226,8 @@ def test_the_shipped_models_scores_are_those_of_the_one_hot_path():
     """log p(x | k) of real digits under every shipped tutorial model, through the compiled integer path,
     equal the float64 numpy log-softmax of one-hot forward passes to 1e-3 nats per image."""
     import numpy as np
-
     import reference
+
     import util
 
     manifest, models = trained.load_models(REPO / config.MNIST_MODELS_DIR)

@@ -4,9 +4,9 @@ same per-step distributions as one full forward pass, for every variant; complet
 import keras
 import numpy as np
 import pytest
+import reference
 from conftest import LEVELS, SIZE
 
-import reference
 import util
 from rnn_draw import UserError, folders, pictures, sizes
 

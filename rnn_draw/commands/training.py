@@ -84,7 +84,11 @@ def start_of(models_dir, label, setup, network, resume, init_from):
 
 
 def label_name(setup, label):
-    return "all classes" if label is None else f"class {setup['class_names'][label]}"
+    """How progress lines name a model: its class, "all classes", or a lone text's name."""
+    if label is None:
+        return "all classes"
+    lone_text = setup.get("kind") == "text" and len(setup["class_names"]) == 1
+    return setup["dataset"] if lone_text else f"class {setup['class_names'][label]}"
 
 
 def check_memory(setup, batch_size):
@@ -104,13 +108,14 @@ def train_classes(images, labels, classes, models_dir, setup, **options):
     `options` go to `train_one` (resume, early_stopping, callbacks, record, init_from, write) and on
     to `util.train_model`. Returns the folder's manifest.
     """
-    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
-    check_memory(setup, options.get("batch_size", config.BATCH_SIZE))
+    check_memory(setup, options.get("batch_size", config.BATCH_SIZE))  # refusals first: nothing written yet
     one_model = setup["conditional"] or setup["unconditional"]
     groups = [(None, np.isin(labels, list(classes)))] if one_model else [(k, labels == k) for k in classes]
     for label, chosen in groups:
         if not chosen.any():
             raise UserError(f"no training images of {label_name(setup, label)} in the data")
+    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
+    for label, chosen in groups:
         tokens = util.to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
         counts = np.bincount(labels[chosen], minlength=len(setup["class_names"]))
         train_one(models_dir, label, setup, tokens, labels[chosen] if setup["conditional"] else None, counts, **options)
@@ -121,16 +126,18 @@ def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH
     """Train and save one character model per class of `corpus` in `classes` (a text's one class, or
     one per language), each on windows of `seq_length` characters of its training text, validated on
     the last config.TEXT_VALIDATION of it. `options` as for `train_classes`. Returns the manifest."""
-    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
-    for label in classes:
+    splits = {}
+    for label in classes:  # refusals first: nothing written yet
         name = setup["class_names"][label]
         train, validation = text.split_for_validation(corpus.train[name])
-        windows = [text.windows(text.encode(part, setup["vocabulary"]), seq_length) for part in (train, validation)]
-        if not len(windows[0]):
+        splits[label] = [text.windows(text.encode(part, setup["vocabulary"]), seq_length) for part in (train, validation)]
+        if not len(splits[label][0]):
             raise UserError(f"{label_name(setup, label)}: its text is shorter than one window of --seq_length {seq_length}")
+    manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
+    for label, (train, validation) in splits.items():
         counts = np.zeros(len(setup["class_names"]), np.int64)
-        counts[label] = len(text.pieces(corpus.train[name]))  # the prior p(language): its share of the pieces
-        train_one(models_dir, label, setup, windows[0], None, counts, validation_tokens=windows[1], **options)
+        counts[label] = len(text.pieces(corpus.train[setup["class_names"][label]]))  # the prior: its share of pieces
+        train_one(models_dir, label, setup, train, None, counts, validation_tokens=validation, **options)
     return manifest
 
 

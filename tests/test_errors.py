@@ -1,0 +1,166 @@
+"""Every kind of bad input ends as one line: `PROG: error: ...` on stderr, exit code 2, no traceback,
+and nothing written, moved or removed. One table, each row run in-process (tests/scripted.py), in a
+scratch folder beside a copy of tiny trained models and a folder of broken files.
+
+Each row carries the `bad_input` marker; `pytest` ends by printing how many rows were tried and how
+many got their one-line error (tests/conftest.py). Runs that need a fresh interpreter stay where they
+are: the quiet start (tests/test_robustness.py) and Ctrl-C (tests/test_failures.py)."""
+
+import shutil
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from scripted import run_in_process
+
+MODELS, FILES = "{models}", "{files}"  # in a row's arguments: a copy of tiny_models_dir, the broken files
+
+
+def corrupt(how):
+    """A row's setup: damage model_0.keras in the models folder in one of several ways."""
+
+    def damage(folder):
+        path = folder / "model_0.keras"
+        if how == "missing":
+            path.unlink()
+        elif how == "empty":
+            path.write_bytes(b"")
+        elif how == "truncated":
+            path.write_bytes(path.read_bytes()[:300])
+        elif how == "not a model":
+            with zipfile.ZipFile(path, "w") as archive:
+                archive.writestr("hello.txt", "a zip, but no model in it")
+
+    return damage
+
+
+def png_claiming(width, height):
+    """A few-byte PNG whose header claims width x height pixels (a decompression bomb's calling card)."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def broken_files(folder):
+    """Data files broken in different ways, a file where a folder should be, and decompression bombs."""
+    folder.mkdir()
+    np.savez(folder / "wrong_keys.npz", images=np.zeros((3, 28, 28), np.uint8))
+    np.savez(folder / "good.npz", x_train=np.zeros((3, 28, 28), np.uint8), y_train=np.zeros(3, np.uint8),
+             x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3, np.uint8))
+    raw = (folder / "good.npz").read_bytes()
+    (folder / "truncated.npz").write_bytes(raw[: len(raw) // 3])
+    for split in ("train", "test"):
+        (folder / "no_images" / split / "cat").mkdir(parents=True)
+        (folder / "unreadable" / split / "cat").mkdir(parents=True)
+        (folder / "unreadable" / split / "cat" / "0.png").write_bytes(b"\x89PNG\r\n garbage")
+    (folder / "a_file").write_text("not a folder")
+    # Beyond Pillow's error limit, and in its warning band.
+    for side in (20000, 12000):
+        (folder / f"bomb_{side}.png").write_bytes(png_claiming(side, side))
+
+
+def row(script, args, *fragments, setup=None, note=None):
+    """One bad input: the script, its arguments, what its error line must contain, and an optional
+    setup(models_folder) run on the models' copy first."""
+    name = " ".join([script, *args]) + (f" ({note})" if note else "")
+    return pytest.param(script, args, fragments, setup, marks=pytest.mark.bad_input, id=name)
+
+
+BAD_INPUTS = [
+    # --- flags out of range or not understood
+    row("train_mnist.py", ["--all_digits=False"], "nothing to train"),
+    row("train_mnist.py", ["--digit", "12"], "--digit"),
+    row("train_mnist.py", ["--digit", "10"], "--digit"),
+    row("train_mnist.py", ["--digit", "11", "--data", "mnist-mini"], "--digit"),
+    row("train_mnist.py", ["--digit", "3", "--epochs", "0"], "--epochs"),
+    row("train_mnist.py", ["--digit", "1", "--epochs", "0"], "--epochs"),
+    row("train_mnist.py", ["--digit", "1", "--batch_size", "-1"], "--batch_size"),
+    row("train_mnist.py", ["--digit", "1", "--num_images", "0"], "--num_images"),
+    row("train_mnist.py", ["--digit", "3", "--cell", "tanh"], "--cell"),
+    row("train_mnist.py", ["--digit", "3", "--mode", "column"], "--mode"),
+    row("train_mnist.py", ["--digit", "3", "--layers", "0"], "--layers"),
+    row("train_mnist.py", ["--digit", "3", "--units", "-3"], "--units"),
+    row("train_mnist.py", ["--digit", "3", "--dropout", "1.5"], "--dropout"),
+    row("train_mnist.py", ["--digit", "3", "--clipnorm", "0"], "--clipnorm"),
+    row("train_mnist.py", ["--digit", "3", "--batch_size", "0"], "--batch_size"),
+    row("train_mnist.py", ["--digit", "3", "--max_intensity", "300"], "--max_intensity"),
+    row("train_mnist.py", ["--recipe", "fastest", "--digit", "3"], "--recipe"),
+    row("train_cifar.py", ["--all_classes", "--epochs", "nan"], "--epochs"),
+    row("generate.py", ["--digit", "3", "--temperature", "-1"], "--temperature"),
+    row("generate.py", ["--digit", "1", "--temperature", "inf"], "--temperature"),
+    row("generate.py", ["--digit", "1", "--temperature", "0", "--models_dir", MODELS], "--temperature"),
+    row("generate.py", ["--digit", "1", "--grid_size", "0", "--models_dir", MODELS], "--grid_size"),
+    row("generate.py", ["--digit", "1", "--output_size", "-4", "--models_dir", MODELS], "--output_size"),
+    row("generate.py", ["--digit", "0", "--complete", "--keep", "36", "--data", "mnist-mini", "--models_dir", MODELS], "--keep"),
+    row("classification.py", ["--batch_size", "1e9"], "--batch_size"),
+    row("classification.py", ["--num_images", "0", "--models_dir", MODELS], "--num_images"),
+    # A NaN learning rate is refused before the model already there could be overwritten.
+    row("train_mnist.py", ["--digit", "1", "--data", "mnist-mini", "--num_images", "40", "--epochs", "1",
+                           "--learning_rate", "nan", "--models_dir", MODELS], "--learning_rate"),
+    # --- classes that do not exist or were not trained
+    row("train_cifar.py", ["--label", "12", "--data", "cifar10-mini"], "unknown class"),
+    row("train_cifar.py", ["--class_name", "unicorn", "--data", "cifar10-mini"], "unknown class"),
+    row("generate.py", ["--class_name", "seven", "--models_dir", MODELS], "unknown class"),
+    row("generate.py", ["--digit", "7", "--models_dir", MODELS], "no model for class 7"),
+    row("generate.py", ["--digit", "8", "--models_dir", MODELS], "no model for class 8"),
+    row("classification.py", ["--models_dir", MODELS, "--data", "mnist-mini"], "no model for class(es) 2"),
+    row("classification.py", ["--models_dir", MODELS, "--data", "cifar10-mini"], "classes"),
+    # --- models folders: missing, broken, or trained with other settings
+    row("generate.py", ["--digit", "3", "--models_dir", "no/such/folder"], "no trained models"),
+    row("classification.py", ["--models_dir", "no/such/folder"], "no trained models"),
+    row("classification.py", ["--models_dir", f"{FILES}/no/such/models"], "no trained models"),
+    *[row("generate.py", ["--digit", "1", "--models_dir", MODELS], "model_0.keras", setup=corrupt(how), note=f"model_0.keras {how}")
+      for how in ("missing", "empty", "truncated", "not a model")],
+    row("train_mnist.py", ["--digit", "5", "--models_dir", MODELS, "--data", "mnist-mini", "--epochs", "1"], "target_size=6, not 10"),
+    # --- data and pictures: missing, broken, hostile
+    row("train_mnist.py", ["--digit", "3", "--data", "no/such/mnist.npz"], "no such file"),
+    row("train_mnist.py", ["--digit", "1", "--data", f"{FILES}/nothing_here.npz"], "no such file"),
+    row("train_mnist.py", ["--digit", "1", "--data", f"{FILES}/wrong_keys.npz"], "missing x_train"),
+    row("train_mnist.py", ["--digit", "1", "--data", f"{FILES}/truncated.npz"], "truncated.npz"),
+    row("train_cifar.py", ["--all_classes", "--data", f"{FILES}/no_images"], "no images found"),
+    row("train_cifar.py", ["--all_classes", "--data", f"{FILES}/unreadable"], "unreadable image"),
+    row("generate.py", ["--digit", "1", "--complete", "--image", f"{FILES}/a_file", "--models_dir", MODELS], "unreadable image"),
+    *[row("generate.py", ["--digit", "1", "--complete", "--image", f"{FILES}/bomb_{side}.png", "--models_dir", MODELS,
+                          "--out", "c.png"], "refusing an image this large") for side in (20000, 12000)],
+    # --- outputs that cannot be written
+    row("train_mnist.py", ["--digit", "1", "--data", "mnist-mini", "--epochs", "1", "--models_dir", f"{FILES}/a_file/models"],
+        "cannot write"),
+    row("generate.py", ["--digit", "1", "--models_dir", MODELS, "--out", f"{FILES}/a_file/grid.png"], "cannot write"),
+    # --- requests too large for the machine, refused before any work
+    row("generate.py", ["--digit", "1", "--grid_size", "1000", "--output_size", "4096", "--models_dir", MODELS],
+        "picture would need about", "available"),
+    row("train_mnist.py", ["--digit", "1", "--units", "65536", "--models_dir", "m", "--data", "mnist-mini", "--num_images", "5"],
+        "GRU(65536)", "would need about"),
+]
+
+
+def contents(folder):
+    """Every file and folder under `folder`: relative path -> bytes (None for a folder)."""
+    return {str(path.relative_to(folder)): None if path.is_dir() else path.read_bytes() for path in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("script, args, fragments, setup", BAD_INPUTS)
+def test_bad_input_is_one_line_on_stderr_and_exit_code_2(script, args, fragments, setup, tmp_path, request):
+    files, models, cwd = tmp_path / "files", tmp_path / "models", tmp_path / "cwd"
+    broken_files(files)
+    cwd.mkdir()
+    if MODELS in " ".join(args):
+        shutil.copytree(request.getfixturevalue("tiny_models_dir"), models)
+        if setup:
+            setup(models)
+    args = [arg.replace(MODELS, str(models)).replace(FILES, str(files)) for arg in args]
+    before = contents(tmp_path)
+    code, out, err = run_in_process(script, args, cwd)
+    assert code == 2, (code, out[-2000:], err[-2000:])
+    assert "Traceback" not in out, out[-2000:]
+    assert len(err.splitlines()) == 1 and err.strip(), err[-2000:]
+    line = err.splitlines()[0]
+    assert line.startswith(f"{script}: error: "), line
+    for fragment in fragments:
+        assert fragment in line, line
+    assert contents(tmp_path) == before  # nothing written, moved or removed
