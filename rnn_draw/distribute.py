@@ -9,13 +9,11 @@ feeds its own share of every global batch; the caller says which process this is
 """
 
 import contextlib
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 
-from rnn_draw import UserError, atomic_write, quiet
+from rnn_draw import UserError, quiet
 
 
 @dataclass
@@ -124,16 +122,6 @@ def feed(make_batches):
     pipeline = strategy.distribute_datasets_from_function(
         lambda _: tf.data.Dataset.from_generator(batches, output_signature=spec))
     return pipeline, len(first)
-
-
-def save_once(path, save, write=True):
-    """`atomic_write(path, save)` in the process that writes; in the job's other processes the same
-    save into a scratch folder, thrown away: under TensorFlow's multi-worker strategy saving reads
-    the weights through collective steps that every process must take."""
-    if write:
-        return atomic_write(path, save)
-    with tempfile.TemporaryDirectory() as scratch:
-        save(str(Path(scratch) / Path(path).name))
 
 
 def use_mixed_precision():
