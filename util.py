@@ -220,21 +220,27 @@ def network_inputs(tokens, levels, labels=None, num_classes=0):
     return with_condition(previous, labels, num_classes)
 
 
-def sequence_log_likelihood(logits, tokens):
+def sequence_log_likelihood(logits, tokens, for_gradient=False):
     """log p(x) in nats per sequence, (B,) float32, from the network's logits (B, steps, width * levels)
     and the observed tokens (B, steps, width): each sub-pixel's log-softmax at its token, summed.
     Tokens of -1 pad a shorter sequence (a text) and count for nothing.
 
     The project's one likelihood: the training loss, validation, scoring, classification, ensembles
     and hybrid training all come here. A sum of logs, never a product of probabilities (which
-    underflows after a few hundred pixels).
+    underflows after a few hundred pixels). The same number two ways, for what each costs least:
+    `for_gradient` (training) takes the backend's fused cross-entropy, whose gradient keeps no
+    (B, steps, levels) copies on TensorFlow (3.6 GB instead of 6.8 at 28x28 x 256 levels, batch
+    1024); otherwise the logit at the token less the logsumexp, which computes no softmax gradient
+    (scoring twice as fast there; docs/data_path.md).
     """
     tokens = ops.cast(tokens, "int32")
     logits = ops.reshape(ops.cast(logits, "float32"), (*ops.shape(tokens), -1))
-    # -log softmax(logits)[token]: the backend's fused op (TensorFlow's keeps no (B, T, levels) copies
-    # for the gradient: 3.7 GB instead of 6.8 at 28x28 x 256 levels, batch 1024; docs/data_path.md).
-    nats = ops.sparse_categorical_crossentropy(ops.maximum(tokens, 0), logits, from_logits=True)
-    return -ops.sum(ops.where(tokens >= 0, nats, 0.0), axis=(1, 2))
+    safe = ops.maximum(tokens, 0)
+    if for_gradient:
+        log_probs = -ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+    else:
+        log_probs = ops.take_along_axis(logits, safe[..., None], axis=-1)[..., 0] - ops.logsumexp(logits, axis=-1)
+    return ops.sum(ops.where(tokens >= 0, log_probs, 0.0), axis=(1, 2))
 
 
 class TokenLikelihood(keras.Model):
@@ -248,10 +254,10 @@ class TokenLikelihood(keras.Model):
         self.network_logits = keras.Model(network.inputs, network.get_layer("logits").output)
         self.levels, self.num_classes = levels_of(network), num_classes_of(network)
 
-    def call(self, inputs):
+    def call(self, inputs, training=False):
         tokens, labels = inputs
-        logits = self.network_logits(network_inputs(tokens, self.levels, labels, self.num_classes))
-        return sequence_log_likelihood(logits, tokens)
+        logits = self.network_logits(network_inputs(tokens, self.levels, labels, self.num_classes), training=training)
+        return sequence_log_likelihood(logits, tokens, for_gradient=bool(training))
 
 
 class ClassLogLikelihoods(keras.Model):
@@ -262,11 +268,11 @@ class ClassLogLikelihoods(keras.Model):
         super().__init__()
         self.likelihood, self.num_classes = TokenLikelihood(network), num_classes_of(network)
 
-    def call(self, inputs):
+    def call(self, inputs, training=False):
         tokens, _ = inputs
         batch = ops.shape(tokens)[0]
         every_class = ops.tile(ops.arange(self.num_classes, dtype="int32"), (batch,))  # rows b0k0, b0k1, ..., b1k0
-        nats = self.likelihood((ops.repeat(tokens, self.num_classes, axis=0), every_class))
+        nats = self.likelihood((ops.repeat(tokens, self.num_classes, axis=0), every_class), training=training)
         return ops.reshape(nats, (batch, self.num_classes))
 
 

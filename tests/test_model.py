@@ -146,3 +146,17 @@ def test_a_resumed_epoch_sees_the_batches_of_an_uninterrupted_run(random_tokens)
     resumed = util.TokenBatches(random_tokens, 1, batch_size=4, seed=3, epochs_done=1)
     np.testing.assert_array_equal(straight.order, resumed.order)
     assert not np.array_equal(util.TokenBatches(random_tokens, 1, batch_size=4, seed=3).order, resumed.order)
+
+
+def test_both_ways_of_the_likelihood_give_the_same_number():
+    """Training reads it through the fused cross-entropy, scoring through the logsumexp: one number."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (4, 9, 2 * LEVELS)).astype(np.float32)
+    tokens = rng.integers(0, LEVELS, (4, 9, 2)).astype(np.int32)
+    tokens[1, 6:] = -1  # a padded sequence
+    fused, plain = (np.asarray(util.sequence_log_likelihood(logits, tokens, way)) for way in (True, False))
+    probs = np.exp(logits.reshape(4, 9, 2, LEVELS).astype(np.float64))
+    probs /= probs.sum(-1, keepdims=True)
+    expected = np.where(tokens >= 0, np.log(np.take_along_axis(probs, np.maximum(tokens, 0)[..., None], -1)[..., 0]), 0)
+    np.testing.assert_allclose(fused, expected.sum((1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(plain, expected.sum((1, 2)), rtol=1e-5)
