@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnn_draw import UserError
@@ -250,3 +250,33 @@ def test_the_shipped_model_records_pass(path):
 
 def test_the_shipped_folders_are_there():
     assert len(shipped("trained/*/manifest.json")) >= 3 and len(shipped("trained/*/model_*.json")) >= 3
+
+
+# --- end to end: a models folder with any JSON in its files, loaded as the scripts load it ----------
+
+FOLDER_FILES = ("manifest.json", "model_0.json", "model_1.json")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_json_in_a_models_folder_is_one_line_naming_the_file(data, tiny_models_dir, tmp_path_factory):
+    """Whatever JSON value replaces a field, or a whole file, of a trained folder: the folder loads, or
+    loading ends in a UserError that names the file; never another exception (an "internal error")."""
+    import shutil
+
+    from rnn_draw.commands import trained
+
+    folder = tmp_path_factory.mktemp("folder") / "models"
+    shutil.copytree(tiny_models_dir, folder)
+    name = data.draw(st.sampled_from(FOLDER_FILES))
+    document = json.loads((folder / name).read_text())
+    if data.draw(st.booleans()) and document:
+        key = data.draw(st.sampled_from(sorted(document)))
+        document[key] = data.draw(JSON_VALUES | NOT_FINITE)
+    else:
+        document = data.draw(JSON_VALUES)
+    (folder / name).write_text(json.dumps(document))
+    try:
+        trained.load_models(folder)
+    except UserError as error:
+        assert str(folder) in str(error) and "\n" not in str(error), str(error)
