@@ -105,7 +105,7 @@ def feed(make_batches):
         return make_batches(), None
     first = make_batches()
     local_replicas = len(strategy.extended.worker_devices)  # each takes its part of this process's batch
-    spec = tuple(tf.TensorSpec((None,) + part.shape[1:], part.dtype) for part in first[0])
+    spec = tf.nest.map_structure(lambda part: tf.TensorSpec((None,) + part.shape[1:], part.dtype), first[0])
 
     def batches():
         source = make_batches()
@@ -114,10 +114,10 @@ def feed(make_batches):
             # starts feeding (its restart of the data before training), then after every epoch.
             source.on_epoch_end()
             for index in range(len(source)):
-                batch = source[index]
-                size = len(batch[0]) // local_replicas
+                batch = source[index]  # ((tokens, labels), labels)
+                size = len(batch[1]) // local_replicas
                 for replica in range(local_replicas):
-                    yield tuple(part[replica * size : (replica + 1) * size] for part in batch)
+                    yield tf.nest.map_structure(lambda part, r=replica: part[r * size : (r + 1) * size], batch)
 
     pipeline = strategy.distribute_datasets_from_function(
         lambda _: tf.data.Dataset.from_generator(batches, output_signature=spec))

@@ -132,12 +132,16 @@ def test_no_docstring_example_overwrites_a_shipped_model(script, monkeypatch):
 
 
 def test_shipped_records_hold_only_what_training_writes(tmp_path):
-    """The keys of a record written now by train_mnist.py bound the keys of every shipped record:
-    a measured accuracy lives in classification.json, written by the command that measured it."""
-    result = run_script("train_mnist.py", "--digit", "0", "--num_images", "20", "--models_dir", tmp_path,
+    """The keys of records written now by train_mnist.py and train_text.py bound the keys of every
+    shipped record: a measured accuracy lives in classification.json, written by the command that measured it."""
+    result = run_script("train_mnist.py", "--digit", "0", "--num_images", "20", "--models_dir", tmp_path / "images",
                         *TINY_TRAINING[:-4], "--epochs", "1")
     assert result.returncode == 0, result.stderr[-2000:]
-    written = set(json.loads((tmp_path / "model_0.json").read_text()))
+    (tmp_path / "words.txt").write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    result = run_script("train_text.py", "--data", tmp_path / "words.txt", "--models_dir", tmp_path / "text",
+                        "--units", "8", "--epochs", "1", "--seq_length", "16")
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = {key for kind in ("images", "text") for key in json.loads((tmp_path / kind / "model_0.json").read_text())}
     for folder in SHIPPED:
         for path in (REPO / folder).glob("model_*.json"):
             assert set(json.loads(path.read_text())) <= written, (path.name, set(json.loads(path.read_text())) - written)

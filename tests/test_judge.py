@@ -66,7 +66,7 @@ def test_generate_evaluate_prints_three_lines_and_writes_a_report(tiny_models_di
     for start in ("recognised:", "copied:", "diversity:"):
         assert sum(line.strip().startswith(start) for line in result.stdout.splitlines()) == 2, result.stdout
     report = json.loads((tmp_path / "ones_quality.json").read_text())
-    assert set(report["temperatures"]) == {"0.5", "1.0"} and report["judge_accuracy_real_test"] > 0.8  # real digits
+    assert set(report["temperatures"]) == {"0.5", "1.0"} and report["judge_accuracy_real_test"] > 0.5  # ten digits at 6x6
     figures = report["temperatures"]["1.0"]["per_class"]["1"]
     assert figures["samples"] == 40 and figures["diversity"] > 0
     assert figures["recognised"] == figures["judged_as"].get("1", 0.0) and sum(figures["judged_as"].values()) == pytest.approx(1)
