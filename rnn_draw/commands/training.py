@@ -16,7 +16,8 @@ from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, text, w
 from rnn_draw.commands import cli, multihost, trained
 from rnn_draw.distribute import data_parallel, use_mixed_precision
 
-keras = util.keras
+with quiet.backend_import():  # imported already by util; quietly, in any case
+    import keras
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -42,7 +43,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.went_nan = True
             self.model.stop_training = True
             return
-        so_far = self.history.get("seconds", [0.0])[-1] if self.history.get("seconds") else 0.0
+        so_far = (self.history.get("seconds") or [0.0])[-1]
         logs["seconds"] = round(so_far + time.monotonic() - self.started, 2)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
