@@ -79,9 +79,9 @@ def parse_args():
     if args.image and not args.complete:
         parser.error("--image goes with --complete")
     args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
-    manifest = folders.read_manifest(args.models_dir)
+    manifest = folders.read_manifest(args.models_dir)  # {} when there is none: loading says so later
     one_text = folders.is_text(manifest) and len(manifest["class_names"]) == 1
-    if args.label is None and not args.all_classes and not manifest.get("unconditional") and not one_text:
+    if manifest and args.label is None and not args.all_classes and not manifest.get("unconditional") and not one_text:
         parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     return args
 
