@@ -72,6 +72,10 @@ SEQ_LENGTH = 128  # characters per training window
 TEXT_UNITS = 256
 TEXT_BATCH_SIZE = 64
 TEXT_EPOCHS = 30
+LR_PATIENCE = None  # --lr_patience: epochs without a better validation loss before the rate is cut (None: never)
+LR_FACTOR = 0.5  # ... and the factor it is cut by
+MIN_LEARNING_RATE = 1e-5  # ... down to this
+COSINE_FLOOR = 0.05  # --cosine_decay: the learning rate ends at this share of --learning_rate
 TEXT_EARLY_STOPPING = 3  # stop when the validation loss has not improved for 3 epochs, keeping the best
 TEXT_LEARNING_RATE = 2e-3
 TEXT_MODELS_DIR = "trained/nietzsche"
@@ -79,6 +83,26 @@ TEXT_LENGTH = 300  # characters generated after the prime
 TEXT_PRIME = "SUPPOSING that Truth is a woman"
 TEXT_SAMPLES = 1  # samples drawn at once
 TEXT_PREFIXES = (10, 20, 50)  # classification.py on text: also score each string's first 10, 20, 50 characters
+
+# The DCGAN (train_gan.py): the TensorFlow tutorial's networks, sized for 2 CPU cores.
+GAN_DATASET = "mnist"  # train_gan.py --dataset: the kind of images
+GAN_NOISE = 100  # the generator's input: a standard normal vector of this size
+GAN_WIDTH = 32  # filters of the first convolution (the second has twice as many); 64 is 2.6x slower and twice the file
+GAN_CLASS_EMBEDDING = 50  # size of a conditional GAN's learned class vector
+GAN_LEARNING_RATE = 2e-4  # Adam's step and beta_1, the DCGAN paper's
+GAN_BETA_1 = 0.5
+GAN_BATCH_SIZE = 128
+GAN_EPOCHS = 40
+GAN_MAX_MINUTES = None  # --max_minutes: no time limit unless asked
+GAN_SAMPLE_BATCH = 256
+GAN_MODELS_DIRS = {"mnist": "trained/gan_mnist", "cifar10": "trained/gan_cifar10"}  # + "_conditional" if told the class
+GAN_PROGRESS_SAMPLES = 64  # the fixed-noise grid saved after every epoch
+# A collapse is reported when the discriminator's loss stays under this many nats for GAN_COLLAPSE_EPOCHS
+# epochs (it wins, and the generator's gradient vanishes), or when the fixed-noise images stop varying
+# (mean distance between them under GAN_MIN_SPREAD of the grey range).
+GAN_COLLAPSE_LOSS = 0.05
+GAN_COLLAPSE_EPOCHS = 2
+GAN_MIN_SPREAD = 0.02
 
 # Outputs.
 MNIST_MODELS_DIR = "trained/mnist_models"  # ships the tutorial command's ten models
@@ -100,6 +124,8 @@ OUTPUT_SIZE = 32  # pixels per grid cell in the written PNG
 TEMPERATURE = 1.0
 # Judging samples (generate.py --evaluate): samples drawn per class and temperature.
 EVALUATE_SAMPLES = 300
+FRECHET_EPOCHS = 2  # epochs of the Fréchet distance's small CNN (rnn_draw/frechet.py), trained once per data set
+FRECHET_DIR = "trained/frechet"  # where that network is saved: <dataset>.keras beside its <dataset>.json record
 # Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
 KEEP_FRACTION = 500 / 784
 COMPLETIONS = 4
@@ -142,9 +168,15 @@ RECIPES = {
                          "units": 256, "seq_length": 128, "batch_size": 64, "epochs": 100, "max_minutes": 3,
                          "learning_rate": 3e-3},
     # tiny Shakespeare: at most 30 minutes of training on 2 CPU cores.
+    # Two layers learn more per character than one (1.88 against 2.21 after 4 epochs), at 2.4 times the
+    # cost. The step is halved when an epoch does not improve: a cosine decay over the 23 epochs that fit
+    # in 30 minutes slowed learning (docs/text.md).
     "shakespeare-30min": {"dataset": "text", "data": "tinyshakespeare", "models_dir": "trained/shakespeare_30min",
-                          "units": 512, "seq_length": 128, "batch_size": 128, "epochs": 100, "max_minutes": 30,
-                          "learning_rate": 2e-3, "dropout": 0.2},
+                          "units": 512, "layers": 2, "dropout": 0.25, "seq_length": 128, "batch_size": 128,
+                          "epochs": 100, "max_minutes": 30, "learning_rate": 2e-3, "lr_patience": 1},
+    # The DCGAN of train_gan.py on CIFAR-10, told the class, with a budget of 20 minutes on 2 CPU cores.
+    "gan-cifar10-cpu": {"dataset": "gan", "data": CIFAR10_DATA, "image_dataset": "cifar10", "conditional": True,
+                        "max_minutes": 20, "models_dir": "trained/gan_cifar10_cpu"},
     # One character model per language of the fortunes (shipped: trained/languages), for Bayes' rule.
     # Small batches of short windows: many updates for the minutes each language gets.
     "languages": {"dataset": "text", "data": "fortunes-7lang", "models_dir": "trained/languages", "units": 192,

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 import config
-from rnn_draw import UserError, ensemble, quiet, sizes, text
+from rnn_draw import UserError, batches, ensemble, quiet, sizes, text
 from rnn_draw.datasets import to_grayscale
 
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
@@ -293,38 +293,23 @@ def progress_verbosity():
     return 1 if sys.stdout.isatty() else 2
 
 
-class TokenBatches(keras.utils.PyDataset):
+class TokenBatches(batches.ShuffledBatches):
     """Streams ((tokens (B, steps, width) int32, labels (B,) int32), labels) batches from uint8
     tokens (N, T[, width]): indexing only, nothing per level on the host.
 
     Memory stays proportional to the batch: the data set is held once, as uint8 tokens. `labels`
-    None (a per-class model) sends zeros. The order is a seeded shuffle, a new one each epoch;
-    `epochs_done` skips the shuffles of epochs already trained, so a resumed run sees the batches an
-    uninterrupted one would. `shard` (index, count): this process takes rows index, index + count,
-    ... of every batch (several processes training one model; a last batch too small to share is dropped).
+    None (a per-class model) sends zeros. The order, resumable and shardable, is `ShuffledBatches`'.
     """
 
     def __init__(self, tokens, width, batch_size, shuffle=True, seed=config.SEED, labels=None, shard=(0, 1), epochs_done=0):
-        super().__init__()
-        self.tokens, self.width, self.batch_size, self.shuffle, self.shard = tokens, width, batch_size, shuffle, shard
+        super().__init__(len(tokens), batch_size, shuffle, seed, shard, epochs_done)
+        self.tokens, self.width = tokens, width
         self.labels = np.zeros(len(tokens), np.int32) if labels is None else np.asarray(labels, np.int32)
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(tokens))
-        for _ in range(1 + epochs_done if shuffle else 0):
-            self.on_epoch_end()
-
-    def __len__(self):
-        return math.ceil(len(self.tokens) / self.batch_size) - (0 < len(self.tokens) % self.batch_size < self.shard[1])
 
     def __getitem__(self, index):
-        rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
-        rows = rows[: len(rows) - len(rows) % self.shard[1]][self.shard[0] :: self.shard[1]]
+        rows = self.rows(index)
         labels = self.labels[rows]
         return (as_steps(self.tokens[rows], self.width).astype(np.int32), labels), labels
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.tokens))
 
 
 def generative_loss(dims):
@@ -351,12 +336,17 @@ def hybrid_loss(weight, log_prior, dims):
 
 
 def fitting_model(network, dims, learning_rate=config.LEARNING_RATE, clipnorm=None,
-                  discriminative_weight=config.DISCRIMINATIVE_WEIGHT, log_prior=None):
+                  discriminative_weight=config.DISCRIMINATIVE_WEIGHT, log_prior=None, decay_steps=None):
     """The model `fit` trains, compiled (Adam): the network read with integer tokens, its loss the
     negative log-likelihood in nats per sub-pixel (`dims` sub-pixels per sequence). With
     `discriminative_weight` W > 0 (a conditional network: hybrid training), every class is scored and
     W times the Bayes posterior's cross-entropy with `log_prior` (K,) joins the loss. Either way the
-    network's own layers are the ones trained, and the optimizer's state belongs to this model."""
+    network's own layers are the ones trained, and the optimizer's state belongs to this model.
+    With `decay_steps`, the step follows a half cosine from `learning_rate` down to
+    config.COSINE_FLOOR of it over that many updates (its position is the optimizer's step count,
+    so a resumed run goes on where it was)."""
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=config.COSINE_FLOOR)
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
     if discriminative_weight:
         fitted = ClassLogLikelihoods(network)
@@ -370,13 +360,14 @@ def fitting_model(network, dims, learning_rate=config.LEARNING_RATE, clipnorm=No
 def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=config.BATCH_SIZE,
                 validation_split=config.VALIDATION_SPLIT, seed=config.SEED, learning_rate=config.LEARNING_RATE,
                 clipnorm=None, discriminative_weight=config.DISCRIMINATIVE_WEIGHT, log_prior=None, verbose=None,
-                callbacks=(), initial_epoch=0, prepare=None, shard=(0, 1), validation_tokens=None):
+                callbacks=(), initial_epoch=0, prepare=None, shard=(0, 1), validation_tokens=None, cosine_decay=False):
     """Fit `network` to tokens (N, T[, width]) by maximum likelihood: the target at step t is step t.
 
     `labels` (N,) are needed by a conditional network. A seeded shuffle's first `validation_split`
     is held out (`held_out_rows`), unless `validation_tokens` (M, T) are given (a text's last 10%). `prepare(fitted)`, if given, runs on the compiled model before
     fitting (a resumed run restores its optimizer state there). `verbose` None picks
-    `progress_verbosity()`. See `fitting_model` for hybrid training. With several processes each
+    `progress_verbosity()`. See `fitting_model` for hybrid training and, with `cosine_decay`, the step
+    decaying along a half cosine over all `epochs`. With several processes each
     feeds its `shard` of every global batch and all get the same global losses. Returns the history:
     per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
@@ -384,23 +375,23 @@ def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=c
     from rnn_draw.distribute import feed
 
     width = width_of(network)
-    fitted = fitting_model(network, as_steps(tokens[:1], width)[0].size, learning_rate, clipnorm,
-                           discriminative_weight, log_prior)
-    if prepare:
-        prepare(fitted)
     train, val = held_out_rows(len(tokens), 0 if validation_tokens is not None else validation_split, seed)
 
-    def batches(rows, size, shuffle, source=tokens):
+    def batches_of(rows, size, shuffle, source=tokens):
         return lambda: TokenBatches(source[rows], width, size, shuffle, seed, None if labels is None else labels[rows],
                                     shard, initial_epoch)
 
-    data, steps = feed(batches(train, batch_size, True))
+    data, steps = feed(batches_of(train, batch_size, True))
+    fitted = fitting_model(network, as_steps(tokens[:1], width)[0].size, learning_rate, clipnorm,
+                           discriminative_weight, log_prior, epochs * (steps or len(data)) if cosine_decay else None)
+    if prepare:
+        prepare(fitted)
     validation, validation_steps = (None, None)
     validation_batch = max(batch_size, config.VALIDATION_BATCH_SIZE)
     if validation_tokens is not None and len(validation_tokens):
-        validation, validation_steps = feed(batches(np.arange(len(validation_tokens)), validation_batch, False, validation_tokens))
+        validation, validation_steps = feed(batches_of(np.arange(len(validation_tokens)), validation_batch, False, validation_tokens))
     elif len(val):
-        validation, validation_steps = feed(batches(val, validation_batch, False))
+        validation, validation_steps = feed(batches_of(val, validation_batch, False))
     history = fitted.fit(
         data,
         validation_data=validation,

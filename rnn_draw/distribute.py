@@ -1,4 +1,4 @@
-"""Data-parallel training and mixed precision on the backends' own engines.
+"""Data-parallel training, mixed precision and deterministic kernels on the backends' own engines.
 
 The only backend-specific code of the project: `keras.distribution.DataParallel` on JAX (several
 processes through `jax.distributed`, when KERAS_DISTRIBUTION_JOB_ADDRESSES and its two companions are
@@ -127,3 +127,18 @@ def feed(make_batches):
 def use_mixed_precision():
     """bfloat16 compute with float32 weights; create_model keeps the logits and softmax in float32."""
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
+
+
+def use_deterministic_kernels():
+    """Ask the backend for kernels that give the same result every run on the same machine (TensorFlow's
+    op determinism, PyTorch's deterministic algorithms; JAX's XLA kernels on a CPU already are). With
+    the same seed, two runs then write the same weights. Call it before Keras computes anything."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)

@@ -61,13 +61,15 @@ def save_model(model, path, write=True):
     save_once(path, model.save, write)
 
 
-def save_checkpoint(path, weights, optimizer, state, write=True):
+def save_checkpoint(path, weights, optimizer, state, write=True, best_weights=None):
     """Write one checkpoint file atomically: the network's `weights` (a list of arrays), the
-    `optimizer`'s variables and `state` (JSON: epochs done, history, ...). A crash mid-write leaves
-    the previous checkpoint as it was."""
+    `optimizer`'s variables and `state` (JSON: epochs done, history, ...), and `best_weights`, those
+    of an earlier epoch with a lower validation loss, if any. A crash mid-write leaves the previous
+    checkpoint as it was."""
     store = {}
     optimizer.save_own_variables(store)
     arrays = {f"weights/{index}": array for index, array in enumerate(weights)}
+    arrays.update({f"best/{index}": array for index, array in enumerate(best_weights or [])})
     arrays.update({f"optimizer/{key}": np.asarray(value) for key, value in store.items()})
     arrays["state"] = np.array(json.dumps(state))
     if write:
@@ -92,6 +94,13 @@ def read_checkpoint(path):
         return [found[str(index)] for index in range(len(found))]
 
     return numbered("weights/"), dict(enumerate(numbered("optimizer/"))), state
+
+
+def read_best_weights(path):
+    """The weights of the best epoch a checkpoint kept apart from its last, or None when its last is its best."""
+    with np.load(path, allow_pickle=False) as stored:
+        count = sum(name.startswith("best/") for name in stored.files)
+        return [stored[f"best/{index}"] for index in range(count)] or None
 
 
 def restore_optimizer(model, variables, path):

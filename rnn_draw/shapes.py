@@ -157,6 +157,23 @@ TEXT_MANIFEST = {
 }
 TEXT_MANIFEST_OPTIONAL = {"conditional": FLAG, "unconditional": FLAG, "dropout": number(0, 1), "keras_version": TEXT}
 
+# The manifest of a GAN folder (train_gan.py): level images are the data set's own pixels (256 levels).
+GAN_MANIFEST = {
+    "kind": one_of("gan"),
+    "dataset": TEXT,
+    "class_names": list_of("a non-empty list of strings", TEXT, non_empty=True),
+    "target_size": integer(4),
+    "max_intensity": check_that("255", lambda v: _is_int(v) and v == 255),
+    "levels": check_that("256", lambda v: _is_int(v) and v == 256),
+    "channels": integer(1),
+    "mode": one_of("pixel"),
+    "conditional": FLAG,
+    "unconditional": FLAG,
+    "noise_size": integer(1),
+    "width": integer(1),
+}
+GAN_MANIFEST_OPTIONAL = {"keras_version": TEXT}
+
 # model_K.json beside each finished model: how it was trained. Every field optional.
 RECORD_OPTIONAL = {
     "command": TEXT,
@@ -172,6 +189,10 @@ RECORD_OPTIONAL = {
     "best_epoch": integer(1),
     "max_minutes": check_that("a positive number or null", lambda v: v is None or (_is_number(v) and v > 0)),
     "seq_length": integer(1),
+    "lr_patience": integer(1),
+    "deterministic": FLAG,
+    "cosine_decay": FLAG,
+    "conditional": FLAG,
 }
 
 # The state inside MODEL.ckpt.npz, saved with each epoch's checkpoint: what --resume continues from.
@@ -181,6 +202,7 @@ CHECKPOINT_OPTIONAL = {"best_epoch": integer(0), "best_val_loss": NUMBER_OR_NULL
 KINDS = {
     "manifest": fields(MANIFEST, MANIFEST_OPTIONAL),
     "text_manifest": fields(TEXT_MANIFEST, TEXT_MANIFEST_OPTIONAL),
+    "gan_manifest": fields(GAN_MANIFEST, GAN_MANIFEST_OPTIONAL),
     "record": fields({}, RECORD_OPTIONAL),
     "checkpoint": fields(CHECKPOINT, CHECKPOINT_OPTIONAL),
 }

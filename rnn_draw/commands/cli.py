@@ -193,35 +193,55 @@ def add_model_flags(parser, defaults):
     add_training_flags(parser, {"data_help": IMAGE_DATA_HELP, **defaults})
 
 
-def add_training_flags(parser, defaults):
-    """The flags every training script shares (images and text); `defaults` maps flag names to its defaults."""
+def add_run_flags(parser, defaults):
+    """The flags of every training script, GAN included: data, folder, epochs, steps, seed, resume, time."""
     add = parser.add_argument
     add("--epochs", type=positive(int, 10_000), default=defaults["epochs"], help="passes over the data (default: %(default)s)")
     add("--batch_size", type=positive(int, 65_536), default=defaults["batch_size"],
         help="sequences (images or windows) per gradient step (default: %(default)s)")
     add("--data", default=defaults["data"], metavar="NAME_OR_PATH", help=defaults["data_help"])
-    add("--models_dir", default=defaults["models_dir"], help="where models and manifest go (default: %(default)s)")
+    add("--models_dir", default=defaults["models_dir"], help=defaults.get("models_dir_help", "where models and manifest go (default: %(default)s)"))
+    add("--clipnorm", type=positive(float, 1e6), default=None, help="clip each gradient to this norm (default: no clipping)")
+    add("--learning_rate", type=positive(float, 10), default=defaults.get("learning_rate", config.LEARNING_RATE),
+        help="Adam's learning rate, in (0, 10] (default: %(default)s)")
+    add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
+    add("--deterministic", action="store_true",
+        help="deterministic kernels: two runs with the same --seed on the same machine and backend write the same "
+             "weights (TensorFlow: a little slower; see docs/results.md)")
+    add("--resume", action="store_true",
+        help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
+    add("--max_minutes", type=positive(float, 10**6), default=defaults.get("max_minutes"), metavar="M",
+        help="stop a class's training after the epoch past which another would exceed M minutes (default: no limit)")
+
+
+def add_training_flags(parser, defaults):
+    """The flags every recurrent model's training script shares (images and text); `defaults` maps flag names to its defaults."""
+    add_run_flags(parser, defaults)
+    add = parser.add_argument
     add("--cell", choices=("gru", "lstm", "simple"), default=config.CELL, help="recurrent cell (default: %(default)s)")
     add("--units", type=positive(int, 65_536), default=defaults.get("units", config.UNITS),
         help="units per recurrent layer (default: %(default)s)")
     add("--layers", type=positive(int, 16), default=config.LAYERS, help="stacked recurrent layers, 1-16 (default: %(default)s)")
     add("--dropout", type=fraction, default=config.DROPOUT, help="dropout after each recurrent layer, in [0, 1) (default: %(default)s)")
-    add("--clipnorm", type=positive(float, 1e6), default=None, help="clip each gradient to this norm (default: no clipping)")
-    add("--learning_rate", type=positive(float, 10), default=defaults.get("learning_rate", config.LEARNING_RATE),
-        help="Adam's learning rate, in (0, 10] (default: %(default)s)")
-    add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
     add("--distribute", action="store_true",
         help="data-parallel training over all local accelerators (JAX or TensorFlow backend); --batch_size is global")
     add("--mixed_precision", action="store_true", help="bfloat16 compute, float32 weights, softmax and loss")
     add("--init_from", default=None, metavar="DIR",
         help="start each model from the finished model of the same class in DIR (same settings), not from "
              "random weights: fine-tuning, e.g. with --discriminative_weight")
-    add("--resume", action="store_true",
-        help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
     add("--early_stopping", type=positive(int, 10_000), default=defaults.get("early_stopping"), metavar="PATIENCE",
         help="stop a class when the validation loss has not improved for PATIENCE epochs (best weights kept)")
-    add("--max_minutes", type=positive(float, 10**6), default=None, metavar="M",
-        help="stop a class's training after the epoch past which another would exceed M minutes (default: no limit)")
+    add("--lr_patience", type=positive(int, 10_000), default=defaults.get("lr_patience", config.LR_PATIENCE),
+        metavar="PATIENCE", help=f"multiply the learning rate by {config.LR_FACTOR} each time the validation loss has "
+                                 "not improved for PATIENCE epochs (default: %(default)s, a constant rate)")
+    add("--cosine_decay", type=str2bool, nargs="?", const=True, default=defaults.get("cosine_decay", False),
+        metavar="BOOL", help=f"let the learning rate fall along a half cosine to {config.COSINE_FLOOR} of "
+                             "--learning_rate over the --epochs (not with --lr_patience)")
+
+
+def check_schedule(parser, args):
+    if getattr(args, "cosine_decay", False) and getattr(args, "lr_patience", None):
+        parser.error("--cosine_decay and --lr_patience both set the learning rate; choose one")
 
 
 def parse_with_recipe(parser, dataset):
@@ -237,14 +257,17 @@ def parse_with_recipe(parser, dataset):
             others = ", ".join(name for name, values in config.RECIPES.items() if values["dataset"] == dataset)
             parser.error(f"--recipe {known.recipe} is for another data set than {dataset}; this script's recipes: {others}")
         parser.set_defaults(**recipe)
-    return parser.parse_args()
+    args = parser.parse_args()
+    check_schedule(parser, args)
+    return args
 
 
 def check_model_flags(parser, args):
     if args.discriminative_weight and not args.conditional:
         parser.error("--discriminative_weight needs --conditional: the posterior compares classes within one model")
-    if args.early_stopping and not args.validation_split:
-        parser.error("--early_stopping needs --validation_split above 0: it watches the loss on held-out images")
+    for flag in ("early_stopping", "lr_patience"):
+        if getattr(args, flag) and not args.validation_split:
+            parser.error(f"--{flag} needs --validation_split above 0: it watches the loss on held-out images")
     if args.binarize:
         args.max_intensity = 1
 

@@ -14,7 +14,7 @@ import config
 import util
 from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, text, write_json
 from rnn_draw.commands import cli, multihost, trained
-from rnn_draw.distribute import data_parallel, use_mixed_precision
+from rnn_draw.distribute import data_parallel, use_deterministic_kernels, use_mixed_precision
 
 with quiet.backend_import():  # imported already by util; quietly, in any case
     import keras
@@ -23,13 +23,22 @@ with quiet.backend_import():  # imported already by util; quietly, in any case
 class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch, writes the network's weights, the fitted model's optimizer state and the
     history so far into one file, atomically: what `--resume` continues from. The history also
-    counts the training seconds so far (`seconds`: for curves of loss against time). Epochs whose loss
-    or weights are not finite numbers are never checkpointed: training stops and the last good one stays."""
+    counts the training seconds so far (`seconds`: for curves of loss against time) and the epoch's
+    learning rate. Epochs whose loss
+    or weights are not finite numbers are never checkpointed: training stops and the last good one stays.
 
-    def __init__(self, path, network, history, write=True):
+    Where a validation loss is reported, the weights of the epoch with the lowest one are kept too
+    (`best_weights`, `best_epoch`, counting from 1), in the checkpoint as well, so a resumed run still
+    knows them: the model written at the end is the best epoch's, not the last's."""
+
+    def __init__(self, path, network, state, write=True):
         super().__init__()
         self.path, self.network, self.write = path, network, write  # write False: not the job's writer
-        self.history = {key: list(values) for key, values in history.items()}
+        self.history = {key: list(values) for key, values in state.get("history", {}).items()}
+        self.best_epoch, self.best_val_loss = state.get("best_epoch"), state.get("best_val_loss")
+        self.best_weights = None
+        if self.best_epoch:
+            self.best_weights = saving.read_best_weights(path) or network.get_weights()
         self.went_nan = False
         self.started = None
 
@@ -45,10 +54,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         so_far = (self.history.get("seconds") or [0.0])[-1]
         logs["seconds"] = round(so_far + time.monotonic() - self.started, 2)
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))  # this epoch's
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+        if "val_loss" in logs and (self.best_val_loss is None or logs["val_loss"] < self.best_val_loss):
+            self.best_epoch, self.best_val_loss, self.best_weights = epoch + 1, logs["val_loss"], weights
         state = {"epochs_done": epoch + 1, "history": self.history}
-        saving.save_checkpoint(self.path, weights, self.model.optimizer, state, self.write)
+        if self.best_epoch:
+            state.update(best_epoch=self.best_epoch, best_val_loss=self.best_val_loss)
+        best_apart = self.best_weights if self.best_epoch and self.best_epoch != epoch + 1 else None
+        saving.save_checkpoint(self.path, weights, self.model.optimizer, state, self.write, best_apart)
 
 
 class TimeLimit(keras.callbacks.Callback):
@@ -142,43 +157,61 @@ def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH
     return manifest
 
 
-def train_one(models_dir, label, setup, tokens, labels, counts, resume=False, early_stopping=None, callbacks=(),
-              record=None, init_from=None, write=True, max_minutes=None, **train_options):
-    """Train and save one model on `tokens` (N, T[, width]) (with `labels` (N,) if conditional).
+def train_one(models_dir, label, setup, tokens, labels, counts, early_stopping=None, lr_patience=None, callbacks=(),
+              resume=False, record=None, init_from=None, write=True, max_minutes=None, **train_options):
+    """Train and save one model on `tokens` (N, T[, width]) (with `labels` (N,) if conditional), through
+    `fit_checkpointed` (which takes `resume`, `record`, `init_from`, `write`, `max_minutes`). `early_stopping` is a patience in epochs on the validation
+    loss; `lr_patience` the epochs without a better validation loss after which the learning rate is
+    cut (the rate lives in the optimizer's state, so a resumed run goes on at the rate it had
+    reached). `train_options` go to `util.train_model`.
+    """
+    name = label_name(setup, label)
+    network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
+                                *network_shape(setup))
+    guards = []
+    if (early_stopping or lr_patience) and train_options.get("validation_tokens") is None and not datasets.num_held_out(
+            len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
+        print(f"note: {name} has too few images to hold any out at this --validation_split; "
+              "--early_stopping and --lr_patience are off for it", flush=True)
+    else:
+        if early_stopping:
+            guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
+        if lr_patience:
+            guards.append(keras.callbacks.ReduceLROnPlateau(factor=config.LR_FACTOR, patience=lr_patience,
+                                                            min_lr=config.MIN_LEARNING_RATE, verbose=1))
 
-    Every epoch is checkpointed (`EpochCheckpoint`); the model is saved when done, with its record
-    (`record` and the class counts `counts` (K,) joined), and its checkpoint removed. With `resume`, a
-    checkpoint there is continued (optimizer state included) up to the requested epochs, and a
-    model already done is skipped. `early_stopping` is a patience in epochs on the validation loss;
-    `max_minutes` a budget of training time (`TimeLimit`).
-    `init_from` is a models folder of the same settings whose finished model gives the starting
-    weights (fine-tuning). A model whose weights stop being finite numbers is never saved: the file
-    already there stays. With `write` False (every process of a multi-process job but the first)
-    nothing is written. `train_options` go to `util.train_model`.
+    def fit(initial_epoch, fit_callbacks, prepare):
+        util.train_model(network, tokens, labels, initial_epoch=initial_epoch, callbacks=fit_callbacks,
+                         log_prior=np.log(np.maximum(counts, 1) / counts.sum()), prepare=prepare, **train_options)
+
+    fit_checkpointed(models_dir, label, setup, network, fit, counts, f"{len(tokens)} {unit_of(setup)}",
+                     resume, guards + list(callbacks), record, init_from, write, max_minutes)
+
+
+def fit_checkpointed(models_dir, label, setup, network, fit, counts, what, resume=False, callbacks=(), record=None,
+                     init_from=None, write=True, max_minutes=None, saved=None):
+    """Run `fit(initial_epoch, callbacks, prepare)`, which trains `network` (any model's weights), with
+    every epoch checkpointed (`EpochCheckpoint`), then save `saved` (default: the network) with its
+    record (`record` and the class counts `counts` (K,) joined) and remove the checkpoint.
+
+    With `resume`, a checkpoint there is continued (optimizer state included) up to the requested
+    epochs, and a model already done is skipped. `max_minutes` is a budget of training time
+    (`TimeLimit`). `init_from` is a models folder of the same settings whose finished model gives the
+    starting weights (fine-tuning). A model whose weights stop being finite numbers is never saved:
+    the file already there stays. With `write` False (every process of a multi-process job but the
+    first) nothing is written. `what` says in the first progress line what it trains on.
     """
     name = label_name(setup, label)
     checkpoint_file, model_file = folders.checkpoint_path(models_dir, label), folders.model_path(models_dir, label)
     if resume and not checkpoint_file.is_file() and model_file.is_file():
         print(f"{name}: already trained, skipped (--resume)", flush=True)
         return
-    network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
-                                *network_shape(setup))
     state, prepare = start_of(models_dir, label, setup, network, resume, init_from)
-    print(f"{name}: {len(tokens)} {unit_of(setup)}" + (f", resuming after epoch {state['epochs_done']}" if state else ""),
-          flush=True)
-    checkpoint = EpochCheckpoint(checkpoint_file, network, state.get("history", {}), write)
+    print(f"{name}: {what}" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
+    checkpoint = EpochCheckpoint(checkpoint_file, network, state, write)
     guards = [checkpoint, keras.callbacks.TerminateOnNaN()] + ([TimeLimit(max_minutes, checkpoint)] if max_minutes else [])
-    held_out = train_options.get("validation_tokens")
-    if early_stopping and held_out is None and not datasets.num_held_out(
-            len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
-        print(f"note: {name} has too few images to hold any out at this --validation_split; "
-              "--early_stopping is off for it", flush=True)
-    elif early_stopping:
-        guards.append(keras.callbacks.EarlyStopping(patience=early_stopping, restore_best_weights=True))
     try:
-        util.train_model(network, tokens, labels, initial_epoch=state.get("epochs_done", 0),
-                         callbacks=guards + list(callbacks), log_prior=np.log(np.maximum(counts, 1) / counts.sum()),
-                         prepare=prepare, **train_options)
+        fit(state.get("epochs_done", 0), guards + list(callbacks), prepare)
     except KeyboardInterrupt:
         done = saving.read_checkpoint(checkpoint_file)[2]["epochs_done"] if checkpoint_file.is_file() else 0
         print(f"\ninterrupted: {name} has {done} epoch(s) saved in {checkpoint_file}; "
@@ -189,10 +222,13 @@ def train_one(models_dir, label, setup, tokens, labels, counts, resume=False, ea
         last = f"; the last good epoch is in {checkpoint_file}" if checkpoint_file.is_file() else ""
         raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
                         f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
-    saving.save_model(network, model_file, write)
+    if checkpoint.best_weights is not None:  # the epoch with the lowest validation loss, not the last
+        network.set_weights(checkpoint.best_weights)
+    saving.save_model(network if saved is None else saved, model_file, write)
     if write:
         write_json(folders.record_path(models_dir, label), {
             **(record or {}),
+            **({"best_epoch": checkpoint.best_epoch} if checkpoint.best_epoch else {}),
             "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
             "history": checkpoint.history,
             "settings": setup,
@@ -219,13 +255,15 @@ def start_engines(args):
     with quiet.backend_import():
         quiet.tensorflow_too(keras.backend.backend())  # else Keras imports it, loudly, inside fit
     parallel = None
-    if args.distribute:
+    if getattr(args, "distribute", False):
         job = multihost.job_from_environment(keras.backend.backend())
         if job:  # the processes watch each other; only process 0 prints
             cli.AT_EXIT.append(multihost.join(job, Path(sys.argv[0]).name).finish)
         parallel = data_parallel(args.batch_size, args.learning_rate, job)
     keras.utils.set_random_seed(args.seed)
-    if args.mixed_precision:
+    if args.deterministic:
+        use_deterministic_kernels()
+    if getattr(args, "mixed_precision", False):
         use_mixed_precision()
     return parallel
 
@@ -233,11 +271,15 @@ def start_engines(args):
 def common_options(args, parallel, **record):
     """The options every training run takes from its flags, its record (the command line) included."""
     return dict(
-        resume=args.resume, early_stopping=args.early_stopping, epochs=args.epochs, batch_size=args.batch_size,
-        seed=args.seed, learning_rate=args.learning_rate, clipnorm=args.clipnorm, init_from=args.init_from,
-        max_minutes=args.max_minutes,
+        resume=args.resume, early_stopping=getattr(args, "early_stopping", None), epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, learning_rate=args.learning_rate, clipnorm=args.clipnorm, init_from=getattr(args, "init_from", None),
+        max_minutes=args.max_minutes, lr_patience=getattr(args, "lr_patience", None),
+        cosine_decay=getattr(args, "cosine_decay", False),
         record={"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "data": args.data,
-                "epochs": args.epochs, "seed": args.seed, "max_minutes": args.max_minutes, **record},
+                "epochs": args.epochs, "seed": args.seed, "max_minutes": args.max_minutes,
+                **({"deterministic": True} if args.deterministic else {}),
+                **({"cosine_decay": True} if getattr(args, "cosine_decay", False) else {}),
+                **({"lr_patience": args.lr_patience} if getattr(args, "lr_patience", None) else {}), **record},
         **({"shard": parallel.shard, "write": parallel.writer} if parallel else {}),
     )
 
