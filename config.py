@@ -68,6 +68,7 @@ TEXTS = {"nietzsche": "nietzsche.txt", "tinyshakespeare": "tinyshakespeare.txt",
 TEXT_DIRS = ("data", "../shared/datasets")
 TEXT_DATA = "nietzsche"
 TEXT_VALIDATION = 0.1  # the last 10% of a text validates, as nanoGPT's shakespeare_char does
+TEXT_VALIDATION_WINDOW = 256  # ... in windows of 256 characters, nanoGPT's block size, whatever --seq_length
 SEQ_LENGTH = 128  # characters per training window
 TEXT_UNITS = 256
 TEXT_BATCH_SIZE = 64
@@ -89,6 +90,7 @@ GAN_DATASET = "mnist"  # train_gan.py --dataset: the kind of images
 GAN_NOISE = 100  # the generator's input: a standard normal vector of this size
 GAN_WIDTH = 32  # filters of the first convolution (the second has twice as many); 64 is 2.6x slower and twice the file
 GAN_CLASS_EMBEDDING = 50  # size of a conditional GAN's learned class vector
+GAN_CONDITIONING = "projection"  # how a conditional discriminator reads the class: "projection" or "classifier" (AC-GAN)
 GAN_LEARNING_RATE = 2e-4  # Adam's step and beta_1, the DCGAN paper's
 GAN_BETA_1 = 0.5
 GAN_BATCH_SIZE = 128
@@ -174,9 +176,9 @@ RECIPES = {
     "shakespeare-30min": {"dataset": "text", "data": "tinyshakespeare", "models_dir": "trained/shakespeare_30min",
                           "units": 512, "layers": 2, "dropout": 0.25, "seq_length": 128, "batch_size": 128,
                           "epochs": 100, "max_minutes": 30, "learning_rate": 2e-3, "lr_patience": 1},
-    # The DCGAN of train_gan.py on CIFAR-10, told the class, with a budget of 20 minutes on 2 CPU cores.
+    # The DCGAN of train_gan.py on CIFAR-10, told the class, with a budget of 10 minutes on 2 CPU cores.
     "gan-cifar10-cpu": {"dataset": "gan", "data": CIFAR10_DATA, "image_dataset": "cifar10", "conditional": True,
-                        "max_minutes": 20, "models_dir": "trained/gan_cifar10_cpu"},
+                        "max_minutes": 10, "models_dir": "trained/gan_cifar10_cpu"},
     # One character model per language of the fortunes (shipped: trained/languages), for Bayes' rule.
     # Small batches of short windows: many updates for the minutes each language gets.
     "languages": {"dataset": "text", "data": "fortunes-7lang", "models_dir": "trained/languages", "units": 192,

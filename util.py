@@ -245,19 +245,24 @@ def sequence_log_likelihood(logits, tokens, for_gradient=False):
 
 class TokenLikelihood(keras.Model):
     """The network read with integer tokens: (tokens (B, steps, width) int, labels (B,) int) ->
-    log p(x [| label]) in nats (B,). It shares the network's layers: training it trains the network,
-    and a per-class model ignores the labels. The one-hot inputs exist only inside the compiled call.
+    log p(x [| label]) in nats (B,), or with `per_token` in nats per token (divided by each
+    sequence's own count of tokens, so sequences of any length compare). It shares the network's
+    layers: training it trains the network, and a per-class model ignores the labels. The one-hot
+    inputs exist only inside the compiled call.
     """
 
-    def __init__(self, network):
+    def __init__(self, network, per_token=False):
         super().__init__()
         self.network_logits = keras.Model(network.inputs, network.get_layer("logits").output)
-        self.levels, self.num_classes = levels_of(network), num_classes_of(network)
+        self.levels, self.num_classes, self.per_token = levels_of(network), num_classes_of(network), per_token
 
     def call(self, inputs, training=False):
         tokens, labels = inputs
         logits = self.network_logits(network_inputs(tokens, self.levels, labels, self.num_classes), training=training)
-        return sequence_log_likelihood(logits, tokens, for_gradient=bool(training))
+        nats = sequence_log_likelihood(logits, tokens, for_gradient=bool(training))
+        if self.per_token:
+            nats = nats / ops.maximum(ops.sum(ops.cast(tokens >= 0, "float32"), axis=(1, 2)), 1.0)
+        return nats
 
 
 class ClassLogLikelihoods(keras.Model):
@@ -312,13 +317,9 @@ class TokenBatches(batches.ShuffledBatches):
         return (as_steps(self.tokens[rows], self.width).astype(np.int32), labels), labels
 
 
-def generative_loss(dims):
-    """loss(labels, log p(x) (B,)): nats per sub-pixel, the mean cross-entropy of the per-step softmax."""
-
-    def loss(_labels, nats):
-        return -nats / dims
-
-    return loss
+def generative_loss(_labels, nats_per_token):
+    """loss(labels, log p(x) per sub-pixel (B,)): nats per sub-pixel, the mean cross-entropy of the per-step softmax."""
+    return -nats_per_token
 
 
 def hybrid_loss(weight, log_prior, dims):
@@ -352,8 +353,8 @@ def fitting_model(network, dims, learning_rate=config.LEARNING_RATE, clipnorm=No
         fitted = ClassLogLikelihoods(network)
         fitted.compile(optimizer=optimizer, loss=hybrid_loss(discriminative_weight, log_prior, dims))
     else:
-        fitted = TokenLikelihood(network)
-        fitted.compile(optimizer=optimizer, loss=generative_loss(dims))
+        fitted = TokenLikelihood(network, per_token=True)  # validation windows may be longer than training's
+        fitted.compile(optimizer=optimizer, loss=generative_loss)
     return fitted
 
 

@@ -37,7 +37,7 @@ def test_the_tutorials_command_trains_on_every_image_it_selects(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert [line.split(" - ")[0] for line in result.stdout.splitlines() if " - loss: " in line] == ["4/4", "4/4"]
     record = json.loads((tmp_path / "model_0.json").read_text())
-    kept = {"loss", "seconds"}  # the loss and the training-time count; no val_loss without a split
+    kept = {"loss", "seconds", "learning_rate"}  # loss, training-time count, step size; no val_loss without a split
     assert record["validation_split"] == 0 and set(record["history"]) == kept
     assert_one_line_error(run_script("classification.py", "--split", "validation", "--models_dir", tmp_path),
                           "held out no images")

@@ -141,12 +141,16 @@ def train_classes(images, labels, classes, models_dir, setup, **options):
 def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH, **options):
     """Train and save one character model per class of `corpus` in `classes` (a text's one class, or
     one per language), each on windows of `seq_length` characters of its training text, validated on
-    the last config.TEXT_VALIDATION of it. `options` as for `train_classes`. Returns the manifest."""
+    the last config.TEXT_VALIDATION of it in windows of config.TEXT_VALIDATION_WINDOW characters
+    whatever `seq_length` (nanoGPT's block size: runs with different windows compare). `options` as
+    for `train_classes`. Returns the manifest."""
     splits = {}
     for label in classes:  # refusals first: nothing written yet
         name = setup["class_names"][label]
         train, validation = text.split_for_validation(corpus.train[name])
-        splits[label] = [text.windows(text.encode(part, setup["vocabulary"]), seq_length) for part in (train, validation)]
+        validation = text.encode(validation, setup["vocabulary"])
+        splits[label] = [text.windows(text.encode(train, setup["vocabulary"]), seq_length),
+                         text.windows(validation, max(1, min(config.TEXT_VALIDATION_WINDOW, len(validation))))]
         if not len(splits[label][0]):
             raise UserError(f"{label_name(setup, label)}: its text is shorter than one window of --seq_length {seq_length}")
     manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
