@@ -59,6 +59,9 @@ def load_folder(models_dir):
     from rnn_draw.commands import trained
 
     manifest, models = trained.load_models(models_dir)
+    if manifest.get("kind") == "gan":
+        raise UserError(f"{models_dir} holds a GAN (train_gan.py): a generator has no likelihood, so it cannot compare "
+                        "classes by Bayes' rule; classify with per-class or --conditional pixel-RNN models")
     if manifest["unconditional"]:
         raise UserError(f"{models_dir} holds one model told nothing of classes: it samples and completes images "
                         "but cannot compare classes; classify with per-class or --conditional models")

@@ -15,6 +15,8 @@ Examples:
 import functools
 from pathlib import Path
 
+import numpy as np
+
 import config
 from rnn_draw import UserError, folders
 from rnn_draw.commands import cli
@@ -80,8 +82,16 @@ def parse_args():
         parser.error("--image goes with --complete")
     args.models_dir = args.models_dir or config.MODELS_DIRS[args.dataset or "mnist"]
     manifest = folders.read_manifest(args.models_dir)  # {} when there is none: loading says so later
+    if folders.is_gan(manifest):
+        given = [flag for flag, value in (("--complete", args.complete), ("--gif", args.gif),
+                 ("--temperatures", args.temperatures), ("--temperature", args.temperature != config.TEMPERATURE)) if value]
+        if given:
+            parser.error(f"{', '.join(given)}: {args.models_dir} holds a GAN, which draws a whole image in one pass: "
+                         "it has no pixel-by-pixel distribution to complete, animate or temper")
     one_text = folders.is_text(manifest) and len(manifest["class_names"]) == 1
-    if manifest and args.label is None and not args.all_classes and not manifest.get("unconditional") and not one_text:
+    every_class = folders.is_gan(manifest)  # a GAN draws every class at once if no class is asked for
+    if manifest and args.label is None and not args.all_classes and not manifest.get("unconditional") and not one_text \
+            and not every_class:
         parser.error("nothing to draw: give --digit D, --label K, --class_name NAME or --all_digits")
     return args
 
@@ -102,6 +112,19 @@ def condition(manifest, label):
     return label if manifest["conditional"] else None
 
 
+def samples(manifest, model, count, temperature, seed, label):
+    """Level images (count, S, S[, C]) from a folder's model of class `label`: a pixel RNN draws them
+    pixel by pixel; a GAN in one pass (its levels are the pixels, 0..255)."""
+    import util
+
+    if folders.is_gan(manifest):
+        from rnn_draw import gan
+
+        return gan.draw(model, count, seed, None if label is None else [label] * count)
+    return util.sample(model, count, manifest, temperature, seed, condition(manifest, label),
+                       verbose=util.progress_verbosity())
+
+
 def draw_grid(args, manifest, model, label):
     import util
     from rnn_draw import pictures
@@ -109,14 +132,25 @@ def draw_grid(args, manifest, model, label):
     name = class_name(manifest, label)
     frames = manifest["target_size"] + 1 if args.gif else 1
     pictures.check_fits(args.grid_size**2, args.grid_size, args.output_size, manifest["channels"], frames)
-    levels = util.sample(model, args.grid_size**2, manifest, args.temperature, args.seed, condition(manifest, label),
-                         verbose=util.progress_verbosity())
+    levels = samples(manifest, model, args.grid_size**2, args.temperature, args.seed, label)
     grey_values = util.dequantize(levels, manifest["max_intensity"])
     written = [output_path(args, f"samples_of_{name}")]
     pictures.save_grid(grey_values, written[0], args.output_size)
     if args.gif:
         written.append(output_path(args, f"samples_of_{name}", suffix=".gif"))
         pictures.save_gif(pictures.drawing_frames(grey_values, args.grid_size, args.output_size), written[-1])
+    return written
+
+
+def draw_every_class(args, manifest, model, _label):
+    """A GAN told the class, no class asked for: one picture, a column per class, --grid_size rows."""
+    from rnn_draw import gan, pictures
+
+    columns = len(manifest["class_names"])
+    labels = np.tile(np.arange(columns), args.grid_size)
+    pictures.check_fits(len(labels), columns, args.output_size, manifest["channels"])
+    written = [output_path(args, "samples_of_every_class")]
+    pictures.save_png(pictures.tile(gan.draw(model, len(labels), args.seed, labels), columns, args.output_size), written[0])
     return written
 
 
@@ -169,6 +203,8 @@ def draw_completions(args, manifest, model, label, images_of=None):
 def jobs(args, manifest, models):
     """(draw function, label) pairs: what this command draws."""
     names = manifest["class_names"]
+    if folders.is_gan(manifest) and manifest["conditional"] and args.label is None and not args.all_classes:
+        return [(draw_every_class, next(iter(models)))]
     if manifest["unconditional"]:
         # One model told nothing of classes: a class, if given, only picks which test images to complete.
         if args.complete:
@@ -185,23 +221,44 @@ def jobs(args, manifest, models):
     return [(draw_completions if args.complete else draw_grid, label) for label in labels]
 
 
-def real_levels(args, manifest):
-    """The data set's training and test images as the models see them: (level images, labels) of each."""
+def real_images(args, manifest):
+    """The data set's images: (data set, (training level images, labels), (test level images, labels)),
+    the level images as the models see them."""
     import util
     from rnn_draw import datasets
 
     source = args.data or manifest["dataset"]
     dataset = datasets.load_dataset(source, manifest["dataset"])
-    return ((util.levels_for(manifest, dataset.x_train, source), dataset.y_train),
+    return (dataset, (util.levels_for(manifest, dataset.x_train, source), dataset.y_train),
             (util.levels_for(manifest, dataset.x_test, source), dataset.y_test))
 
 
+def frechet_distances(manifest, dataset, drawn, labels):
+    """(samples', floor's) Fréchet distance in the feature space of the data set's small CNN (rnn_draw/frechet.py):
+    the samples drawn for `labels` (level images, pooled), shown at the data set's own size, against
+    as many real test images of those classes; the floor is those test images against real training images."""
+    from rnn_draw import datasets, frechet
+
+    path = Path(config.FRECHET_DIR) / f"{manifest['dataset']}.keras"  # one network per data set, trained on all of it
+    network = frechet.feature_network_for(
+        dataset if path.is_file() else datasets.load_dataset(manifest["dataset"], manifest["dataset"]), path)
+    samples = frechet.to_native(np.concatenate(drawn), manifest["max_intensity"], dataset.x_train.shape[1])
+    chosen = [label for label in labels if label is not None]
+
+    def real(images, truth):
+        return (images[np.isin(truth, chosen)] if chosen else images)[: len(samples)]
+
+    test = frechet.features(network, real(dataset.x_test, dataset.y_test))
+    train = frechet.features(network, real(dataset.x_train, dataset.y_train)[: len(test)])
+    return frechet.frechet_distance(frechet.features(network, samples), test), frechet.frechet_distance(test, train)
+
+
 def evaluate(args, manifest, models, labels):
-    """Judge --num_samples samples per class (and temperature); print the figures; write the report."""
-    import util
+    """Judge --num_samples samples per class (and temperature); print the figures and the Fréchet
+    distance of all of them; write the report."""
     from rnn_draw import judge, write_json
 
-    (train, train_labels), (test, test_labels) = real_levels(args, manifest)
+    dataset, (train, train_labels), (test, test_labels) = real_images(args, manifest)
     print(f"judge: logistic regression on {min(len(train), judge.MAX_TRAIN_IMAGES)} real training images", flush=True)
     referee = judge.fit_judge(train, train_labels, manifest["max_intensity"], seed=0)
     accuracy = float((referee.predict(test) == test_labels).mean())
@@ -214,14 +271,14 @@ def evaluate(args, manifest, models, labels):
         real_test = (test if label is None else test[test_labels == label])[: args.num_samples]
         references[label] = training, judge.real_figures(referee, real_test, label, training)
     for temperature in temperatures:
-        per_class = {}
+        per_class, drawn = {}, []
         for label in labels:
             training, real = references[label]
-            samples = util.sample(models[label], args.num_samples, manifest, temperature, args.seed,
-                                  condition(manifest, label), verbose=util.progress_verbosity())
+            drawn.append(samples(manifest, models[label], args.num_samples, temperature, args.seed, label))
             per_class[class_name(manifest, label)] = {
-                "samples": len(samples), **judge.figures_of(referee, samples, label, training), **real}
+                "samples": len(drawn[-1]), **judge.figures_of(referee, drawn[-1], label, training), **real}
         figures = per_class[class_name(manifest, labels[0])] if len(labels) == 1 else judge.overall(per_class)
+        figures["frechet"], figures["frechet_real_test"] = frechet_distances(manifest, dataset, drawn, labels)
         print(f"temperature {temperature:g}" + ("" if len(labels) == 1 else f", mean over {len(labels)} classes") + ":")
         for line in judge.summary_lines(figures, accuracy):
             print("  " + line)
@@ -279,7 +336,8 @@ def main():
 
             Image.open(written[0]).show()
     if args.evaluate:
-        for path in evaluate(args, manifest, models, [label for _, label in work]):
+        judged = sorted(models) if work[0][0] is draw_every_class else [label for _, label in work]
+        for path in evaluate(args, manifest, models, judged):
             print(f"wrote {path}")
 
 

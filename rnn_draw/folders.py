@@ -18,6 +18,7 @@ SETTINGS_THAT_MUST_MATCH = (
     "unconditional", "cell", "units", "layers",
 )
 TEXT_SETTINGS_THAT_MUST_MATCH = ("kind", "vocabulary", "seq_length")
+GAN_SETTINGS_THAT_MUST_MATCH = ("noise_size", "width")
 # Settings added after some folders were written, with the value those folders implicitly had.
 SETTINGS_ADDED_LATER = {"unconditional": False}
 
@@ -47,6 +48,18 @@ def text_settings(dataset, class_names, vocabulary, seq_length=config.SEQ_LENGTH
         "kind": "text", "dataset": dataset, "class_names": list(class_names), "vocabulary": list(vocabulary),
         "levels": len(vocabulary), "seq_length": seq_length, "conditional": False, "unconditional": False,
         "cell": cell, "units": units, "layers": num_layers, "dropout": dropout, "keras_version": metadata.version("keras"),
+    }
+
+
+def gan_settings(dataset, class_names, image_size, channels, conditional, noise_size=config.GAN_NOISE,
+                 width=config.GAN_WIDTH):
+    """The settings of a GAN folder: one generator (told the class if `conditional`) of images at the
+    data set's own size and 256 levels, so that samples are judged like any folder's."""
+    return {
+        "kind": "gan", "dataset": dataset, "class_names": list(class_names), "target_size": image_size,
+        "max_intensity": 255, "levels": 256, "channels": channels, "mode": "pixel", "conditional": conditional,
+        "unconditional": not conditional, "noise_size": noise_size, "width": width,
+        "keras_version": metadata.version("keras"),
     }
 
 
@@ -80,7 +93,7 @@ def read_manifest(models_dir):
     manifest = read_json(path)
     if not path.is_file():
         return {}
-    shapes.checked(path, manifest, "text_manifest" if is_text(manifest) else "manifest")
+    shapes.checked(path, manifest, "text_manifest" if is_text(manifest) else "gan_manifest" if is_gan(manifest) else "manifest")
     return {**SETTINGS_ADDED_LATER, **manifest}
 
 
@@ -89,13 +102,18 @@ def is_text(manifest):
     return isinstance(manifest, dict) and manifest.get("kind") == "text"
 
 
+def is_gan(manifest):
+    """True for the manifest of a GAN folder (train_gan.py): a generator, no likelihood."""
+    return isinstance(manifest, dict) and manifest.get("kind") == "gan"
+
+
 def open_manifest(models_dir, wanted, write=True):
     """Write `wanted` as the folder's manifest (if `write`), or check that the one there holds the same settings."""
     manifest = read_manifest(models_dir)
-    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH:
+    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH + GAN_SETTINGS_THAT_MUST_MATCH:
         if manifest and manifest.get(key) != wanted.get(key):
             raise UserError(f"{Path(models_dir) / config.MANIFEST}: models here have {key}={manifest.get(key)}, "
-                            f"not {wanted[key]}; train into another --models_dir")
+                            f"not {wanted.get(key)}; train into another --models_dir")
     if not manifest and write:
         write_json(Path(models_dir) / config.MANIFEST, wanted)
     return manifest or wanted
@@ -103,7 +121,7 @@ def open_manifest(models_dir, wanted, write=True):
 
 def check_settings(path, recorded, manifest):
     """A model's recorded settings must be the folder's: mixed settings in one folder are an error."""
-    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH:
+    for key in SETTINGS_THAT_MUST_MATCH + TEXT_SETTINGS_THAT_MUST_MATCH + GAN_SETTINGS_THAT_MUST_MATCH:
         if key in recorded and recorded[key] != manifest.get(key):
             raise UserError(f"{path}: trained with {key}={recorded[key]}, but {config.MANIFEST} says {manifest.get(key)}")
 

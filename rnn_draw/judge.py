@@ -104,6 +104,9 @@ def summary_lines(figures, judge_accuracy):
                  f"{figures['nearest_train_distance']:.2f} levels (real test images: {figures['nearest_train_distance_real_test']:.2f})")
     lines.append(f"diversity: mean distance between samples {figures['diversity']:.2f} levels "
                  f"(between real test images: {figures['diversity_real_test']:.2f})")
+    if "frechet" in figures:
+        lines.append(f"Fréchet distance to real test images: {figures['frechet']:.2f} (real test images to real "
+                     f"training images: {figures['frechet_real_test']:.2f}), in a small CNN's features at full size")
     return lines
 
 

@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-SCRIPTS = ("train_mnist", "train_cifar", "train_text", "generate", "classification")
+SCRIPTS = ("train_mnist", "train_cifar", "train_text", "train_gan", "generate", "classification")
 PYTHONS = {"python", "python3", ".venv/bin/python"}
 ENDS = {"|", "||", "&&", ";", "&", ">", ">>", "2>", "2>&1", "<"}  # what ends one command on a line
 FENCE = re.compile(r"^```.*?^```[ \t]*$", re.M | re.S)

@@ -14,11 +14,12 @@ from conftest import REPO, TINY_TRAINING, assert_one_line_error, run_script
 import config
 from rnn_draw.commands import cli
 
-SCRIPTS = ("train_mnist.py", "train_cifar.py", "train_text.py", "generate.py", "classification.py")
+SCRIPTS = ("train_mnist.py", "train_cifar.py", "train_text.py", "train_gan.py", "generate.py", "classification.py")
 TRAINING = {"mnist": ("train_mnist.py", "--all_digits"), "cifar10": ("train_cifar.py", "--all_classes"),
-            "text": ("train_text.py", "--all_classes")}
+            "text": ("train_text.py", "--all_classes"), "gan": ("train_gan.py", "--conditional")}
 LIBRARY = sorted(path for path in (REPO / "rnn_draw").glob("*.py"))
-SHIPPED = ("trained/mnist_models", "trained/conditional", "trained/unconditional", "trained/nietzsche", "trained/languages")
+SHIPPED = ("trained/mnist_models", "trained/conditional", "trained/unconditional", "trained/nietzsche", "trained/languages",
+           "trained/gan_mnist_conditional")
 
 
 def imported_modules(path):
@@ -119,7 +120,7 @@ def docstring_examples(script):
     return [line[line.index("python "):].split("  ")[0].strip() for line in doc.splitlines() if "python train_" in line]
 
 
-@pytest.mark.parametrize("script", ["train_mnist.py", "train_cifar.py", "train_text.py"])
+@pytest.mark.parametrize("script", ["train_mnist.py", "train_cifar.py", "train_text.py", "train_gan.py"])
 def test_no_docstring_example_overwrites_a_shipped_model(script, monkeypatch):
     """An example may train into a shipped folder only if it is the command that trained the models there."""
     examples = docstring_examples(script)
@@ -132,7 +133,7 @@ def test_no_docstring_example_overwrites_a_shipped_model(script, monkeypatch):
 
 
 def test_shipped_records_hold_only_what_training_writes(tmp_path):
-    """The keys of records written now by train_mnist.py and train_text.py bound the keys of every
+    """The keys of records written now by train_mnist.py, train_text.py and train_gan.py bound the keys of every
     shipped record: a measured accuracy lives in classification.json, written by the command that measured it."""
     result = run_script("train_mnist.py", "--digit", "0", "--num_images", "20", "--models_dir", tmp_path / "images",
                         *TINY_TRAINING[:-4], "--epochs", "1")
@@ -141,10 +142,24 @@ def test_shipped_records_hold_only_what_training_writes(tmp_path):
     result = run_script("train_text.py", "--data", tmp_path / "words.txt", "--models_dir", tmp_path / "text",
                         "--units", "8", "--epochs", "1", "--seq_length", "16")
     assert result.returncode == 0, result.stderr[-2000:]
-    written = {key for kind in ("images", "text") for key in json.loads((tmp_path / kind / "model_0.json").read_text())}
+    result = run_script("train_gan.py", "--data", "mnist-mini", "--num_images", "10", "--epochs", "1", "--conditional",
+                        "--models_dir", tmp_path / "gan")
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = {key for kind, stem in (("images", "model_0"), ("text", "model_0"), ("gan", "model_all"))
+               for key in json.loads((tmp_path / kind / f"{stem}.json").read_text())}
     for folder in SHIPPED:
         for path in (REPO / folder).glob("model_*.json"):
             assert set(json.loads(path.read_text())) <= written, (path.name, set(json.loads(path.read_text())) - written)
+
+
+def test_what_git_ships_in_trained_stays_under_24_megabytes():
+    """Every file git tracks under trained/ (the shipped models, their records, the Fréchet network)
+    adds up to less than 24 MB, the limit the project set itself; nothing else in trained/ is committed."""
+    listed = subprocess.run(["git", "ls-files", "-z", "trained"], cwd=REPO, capture_output=True, text=True, check=False)
+    if listed.returncode:
+        pytest.skip("not a git checkout")
+    shipped = [REPO / name for name in listed.stdout.split("\0") if name]
+    assert shipped and sum(path.stat().st_size for path in shipped if path.is_file()) < 24_000_000
 
 
 def test_the_tutorials_commands_still_parse_as_they_did(monkeypatch):

@@ -59,15 +59,17 @@ def test_samples_of_a_class_model_are_recognised_as_that_class(tmp_path):
         assert share > max((v for k, v in judged_as.items() if k != label), default=0.0), judged_as
 
 
-def test_generate_evaluate_prints_three_lines_and_writes_a_report(tiny_models_dir, tmp_path):
+def test_generate_evaluate_prints_four_lines_and_writes_a_report(tiny_models_dir, tmp_path):
     result = run_script("generate.py", "--digit", "1", "--evaluate", "--num_samples", "40", "--data", "mnist-mini",
                         "--temperatures", "0.5,1.0", "--seed", "0", "--models_dir", tiny_models_dir, "--out", tmp_path / "ones.png")
     assert result.returncode == 0, result.stderr[-2000:]
-    for start in ("recognised:", "copied:", "diversity:"):
+    for start in ("recognised:", "copied:", "diversity:", "Fréchet distance"):
         assert sum(line.strip().startswith(start) for line in result.stdout.splitlines()) == 2, result.stdout
     report = json.loads((tmp_path / "ones_quality.json").read_text())
     assert set(report["temperatures"]) == {"0.5", "1.0"} and report["judge_accuracy_real_test"] > 0.5  # ten digits at 6x6
     figures = report["temperatures"]["1.0"]["per_class"]["1"]
     assert figures["samples"] == 40 and figures["diversity"] > 0
+    overall = report["temperatures"]["1.0"]["overall"]
+    assert overall["frechet"] > overall["frechet_real_test"] > 0  # 6x6 samples, blown up, are further than real 1s
     assert figures["recognised"] == figures["judged_as"].get("1", 0.0) and sum(figures["judged_as"].values()) == pytest.approx(1)
     assert (tmp_path / "ones_quality.png").stat().st_size > 1000 and (tmp_path / "ones.png").is_file()

@@ -207,7 +207,7 @@ def add_run_flags(parser, defaults):
     add("--seed", type=seed, default=config.SEED, help="random seed, 0 to 2**32-1 (default: %(default)s)")
     add("--deterministic", action="store_true",
         help="deterministic kernels: two runs with the same --seed on the same machine and backend write the same "
-             "weights (TensorFlow: a little slower; see docs/results.md)")
+             "weights (its cost and what still varies: docs/results.md)")
     add("--resume", action="store_true",
         help="continue each class from its last epoch checkpoint (optimizer state included); skip finished classes")
     add("--max_minutes", type=positive(float, 10**6), default=defaults.get("max_minutes"), metavar="M",

@@ -8,7 +8,16 @@ from rnn_draw import UserError, folders, saving
 
 
 def check_structure(path, model, manifest):
-    """The network itself must fit the manifest: its levels, row width and class input."""
+    """The network itself must fit the manifest: its levels, row width and class input (a GAN's
+    generator: its noise and image sizes)."""
+    if folders.is_gan(manifest):
+        size, channels = manifest["target_size"], manifest["channels"]
+        found = (tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:]))
+        wanted = ((manifest["noise_size"],), (size, size, channels))
+        if found != wanted:
+            raise UserError(f"{path}: the generator maps noise {found[0]} to images {found[1]}, "
+                            f"{config.MANIFEST} implies {wanted[0]} to {wanted[1]}")
+        return
     width = 1 if folders.is_text(manifest) else util.sequence_shape(manifest["target_size"], manifest["channels"],
                                                                       manifest["mode"])[1]
     expected = {
