@@ -27,15 +27,22 @@ def tiny_images(count=64, size=8, seed=0):
     return (rng.integers(0, 60, (count, size, size)) + bright).astype(np.uint8), labels
 
 
-@pytest.mark.parametrize("shape, num_classes", [((28, 28, 1), 0), ((28, 28, 1), 10), ((32, 32, 3), 10)])
-def test_the_networks_map_noise_to_images_and_images_to_one_logit(shape, num_classes):
-    generator, discriminator = gan.generator(shape, 16, num_classes, width=4), gan.discriminator(shape, num_classes, width=4)
+@pytest.mark.parametrize("shape, num_classes, conditioning, logits_width", [
+    ((28, 28, 1), 0, "projection", 1), ((28, 28, 1), 10, "projection", 1), ((32, 32, 3), 10, "projection", 1),
+    ((28, 28, 1), 10, "classifier", 11),  # AC-GAN: real or not, then which class
+])
+def test_the_networks_map_noise_to_images_and_images_to_logits(shape, num_classes, conditioning, logits_width):
+    generator = gan.generator(shape, 16, num_classes, width=4)
+    discriminator = gan.discriminator(shape, num_classes, width=4, conditioning=conditioning)
     noise, labels = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32), np.array([0, 1, 2], np.int32)
     images = keras.ops.convert_to_numpy(generator([noise, labels]))
     assert images.shape == (3, *shape) and images.dtype == np.float32
     assert -1 <= images.min() and images.max() <= 1  # tanh: the range real images are scaled to
     logits = keras.ops.convert_to_numpy(discriminator([images, labels]))
-    assert logits.shape == (3, 1 + num_classes) and logits.dtype == np.float32  # real or not, then the class
+    assert logits.shape == (3, logits_width) and logits.dtype == np.float32
+    other_labels = keras.ops.convert_to_numpy(discriminator([images, labels + 3]))
+    told_the_class = num_classes and conditioning == "projection"  # the class moves the logit itself
+    assert (not np.allclose(logits, other_labels)) == bool(told_the_class)
     pixels = gan.to_pixels(images)
     assert pixels.dtype == np.uint8 and pixels.shape == ((3, *shape[:2]) if shape[2] == 1 else (3, *shape))
 
