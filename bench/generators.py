@@ -15,7 +15,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from common import REPO, seconds
@@ -49,19 +48,20 @@ def sampling_seconds(folder, count=100, seed=0):
 
 
 def evaluation(folder, num_samples, seed):
-    """The `overall` figures of generate.py --evaluate over every class of the folder."""
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "grid.png"
-        manifest = json.loads((Path(folder) / "manifest.json").read_text())
-        which, count = ([], num_samples * len(manifest["class_names"])) if manifest.get("unconditional") else (
-            ["--all_digits"], num_samples)  # as many samples in all either way
-        command = [sys.executable, "generate.py", "--models_dir", str(folder), *which, "--evaluate",
-                   "--num_samples", str(count), "--seed", str(seed), "--out", str(out)]
-        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-        if result.returncode:
-            sys.exit(result.stderr[-2000:])
-        print(result.stdout, flush=True)
-        report = json.loads(next(Path(scratch).glob("*_quality.json")).read_text())
+    """The `overall` figures of generate.py --evaluate over every class of the folder (its report is
+    written in generated/, where generate.py puts reports of every class)."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    which, count, name = ([], num_samples * len(manifest["class_names"]), "all") if manifest.get("unconditional") else (
+        ["--all_digits"], num_samples, "all_classes")  # as many samples in all either way
+    report_path = REPO / "generated" / f"samples_of_{name}_quality.json"
+    report_path.unlink(missing_ok=True)
+    command = [sys.executable, "generate.py", "--models_dir", str(folder), *which, "--evaluate",
+               "--num_samples", str(count), "--seed", str(seed)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    if result.returncode:
+        sys.exit(result.stderr[-2000:])
+    print(result.stdout, flush=True)
+    report = json.loads(report_path.read_text())
     return next(iter(report["temperatures"].values()))["overall"], report["judge_accuracy_real_test"]
 
 
