@@ -131,6 +131,9 @@ def describe_fault(error):
 
 # Called with the exit status just before a script exits (multihost tells the job's other processes).
 AT_EXIT = []
+# Called on a failure before its line is printed (multihost: a peer's death, which the engine may
+# report first as its own error, is told as what it is).
+BEFORE_ERROR = []
 
 
 def run_cli(main):
@@ -148,6 +151,8 @@ def run_cli(main):
         raise
     except Exception as error:  # noqa: BLE001 (the point: nothing reaches the user as a traceback)
         code, message = describe_fault(error)
+        for hook in BEFORE_ERROR:
+            hook()
         if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
             traceback.print_exc()
         sys.stdout.flush()

@@ -26,6 +26,7 @@ from rnn_draw import UserError
 HEARTBEAT_SECONDS = 5
 SILENT_SECONDS = 60  # a peer that has said nothing for this long (its host gone) counts as stopped
 CONNECT_SECONDS = 300  # how long the processes wait for each other at the start, as the engines do
+PEER_NEWS_SECONDS = 1  # how long a failing process waits for news of a dead peer (a closed socket is seen at once)
 
 JAX_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
 
@@ -94,6 +95,13 @@ class Watch:
             self._send(0, f"hello {self.job.index}")
         threading.Thread(target=self._beat, daemon=True).start()
         return self
+
+    def settle(self):
+        """Before this process reports a failure: give the listeners a moment to learn of a dead peer.
+        A killed peer's all-reduce connection breaks as its watch connection closes, and the engine's
+        error ("connection reset") can reach this thread first; the listener then ends the process
+        with the line that says what happened."""
+        time.sleep(PEER_NEWS_SECONDS)
 
     def finish(self, code):
         """Tell the others how this process ends: "ok", or "fail CODE" (they then stop too)."""

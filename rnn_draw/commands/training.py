@@ -262,7 +262,9 @@ def start_engines(args):
     if getattr(args, "distribute", False):
         job = multihost.job_from_environment(keras.backend.backend())
         if job:  # the processes watch each other; only process 0 prints
-            cli.AT_EXIT.append(multihost.join(job, Path(sys.argv[0]).name).finish)
+            watch = multihost.join(job, Path(sys.argv[0]).name)
+            cli.BEFORE_ERROR.append(watch.settle)
+            cli.AT_EXIT.append(watch.finish)
         parallel = data_parallel(args.batch_size, args.learning_rate, job)
     keras.utils.set_random_seed(args.seed)
     if args.deterministic:
