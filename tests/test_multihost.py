@@ -107,11 +107,10 @@ def test_a_killed_process_stops_the_other_with_one_line_and_the_job_resumes(back
             assert time.monotonic() < deadline and processes[0].poll() is None, "the job did not start training"
             time.sleep(0.2)
         processes[1].send_signal(signal.SIGKILL)
-        killed = time.monotonic()
+        # Process 0 must end by itself: one still running when communicate() gives up fails the test.
         (code, _, err), _ = finish(processes, timeout=120)
     finally:
         finish(processes, timeout=1)
-    assert time.monotonic() - killed < 120
     assert code == 1 and err.count("\n") == 1 and "process 1 of 2 stopped without finishing" in err, err[-2000:]
     assert not (folder / "model_3.keras").exists()
 
