@@ -233,24 +233,33 @@ def real_images(args, manifest):
             (util.levels_for(manifest, dataset.x_test, source), dataset.y_test))
 
 
-def frechet_distances(manifest, dataset, drawn, labels):
-    """(samples', floor's) Fréchet distance in the feature space of the data set's small CNN (rnn_draw/frechet.py):
-    the samples drawn for `labels` (level images, pooled), shown at the data set's own size, against
-    as many real test images of those classes; the floor is those test images against real training images."""
+def frechet_reference(manifest, dataset, labels, count):
+    """What samples of `labels` are measured against, computed once for every temperature:
+    (the data set's small CNN (rnn_draw/frechet.py), features of `count` real test images of those
+    classes, the floor: their Fréchet distance from as many real training images)."""
     from rnn_draw import datasets, frechet
 
     path = Path(config.FRECHET_DIR) / f"{manifest['dataset']}.keras"  # one network per data set, trained on all of it
     network = frechet.feature_network_for(
         dataset if path.is_file() else datasets.load_dataset(manifest["dataset"], manifest["dataset"]), path)
-    samples = frechet.to_native(np.concatenate(drawn), manifest["max_intensity"], dataset.x_train.shape[1])
     chosen = [label for label in labels if label is not None]
 
     def real(images, truth):
-        return (images[np.isin(truth, chosen)] if chosen else images)[: len(samples)]
+        return (images[np.isin(truth, chosen)] if chosen else images)[:count]
 
     test = frechet.features(network, real(dataset.x_test, dataset.y_test))
     train = frechet.features(network, real(dataset.x_train, dataset.y_train)[: len(test)])
-    return frechet.frechet_distance(frechet.features(network, samples), test), frechet.frechet_distance(test, train)
+    return network, test, frechet.frechet_distance(test, train)
+
+
+def frechet_of(manifest, dataset, reference, drawn):
+    """The Fréchet distance of the samples `drawn` (level images, pooled), shown at the data set's own
+    size, from the real test images of `reference` (`frechet_reference`)."""
+    from rnn_draw import frechet
+
+    network, test, _ = reference
+    samples = frechet.to_native(np.concatenate(drawn), manifest["max_intensity"], dataset.x_train.shape[1])
+    return frechet.frechet_distance(frechet.features(network, samples), test)
 
 
 def evaluate(args, manifest, models, labels):
@@ -270,6 +279,7 @@ def evaluate(args, manifest, models, labels):
         training = judge.TrainingImages(train if label is None else train[train_labels == label])
         real_test = (test if label is None else test[test_labels == label])[: args.num_samples]
         references[label] = training, judge.real_figures(referee, real_test, label, training)
+    reference = frechet_reference(manifest, dataset, labels, args.num_samples * len(labels))
     for temperature in temperatures:
         per_class, drawn = {}, []
         for label in labels:
@@ -278,7 +288,7 @@ def evaluate(args, manifest, models, labels):
             per_class[class_name(manifest, label)] = {
                 "samples": len(drawn[-1]), **judge.figures_of(referee, drawn[-1], label, training), **real}
         figures = per_class[class_name(manifest, labels[0])] if len(labels) == 1 else judge.overall(per_class)
-        figures["frechet"], figures["frechet_real_test"] = frechet_distances(manifest, dataset, drawn, labels)
+        figures["frechet"], figures["frechet_real_test"] = frechet_of(manifest, dataset, reference, drawn), reference[2]
         print(f"temperature {temperature:g}" + ("" if len(labels) == 1 else f", mean over {len(labels)} classes") + ":")
         for line in judge.summary_lines(figures, accuracy):
             print("  " + line)
