@@ -19,7 +19,7 @@ Languages: python classification.py --models_dir trained/languages --data fortun
 from pathlib import Path
 
 import config
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 from rnn_draw.commands import cli
 
 
@@ -81,7 +81,7 @@ def report_path(args):
 def split_images(args, manifest):
     """(images, labels) to classify: the first --num_images of the test split, or of the training
     images that the models' training held out for validation."""
-    from rnn_draw import datasets, folders
+    from rnn_draw.library import datasets, folders
 
     runs = folders.training_runs(args.models_dir[0]) if args.split == "validation" else []
     trained_on = {run.get("data") for run in runs}
@@ -126,7 +126,7 @@ def text_pieces(args, manifest):
     each string's whitespace runs collapsed and its ends stripped."""
     import numpy as np
 
-    from rnn_draw import text
+    from rnn_draw.library import text
 
     corpus = text.load_corpus(args.data or manifest["dataset"])
     if corpus.class_names != manifest["class_names"]:
@@ -146,7 +146,7 @@ def name_the_class(args, folders):
     import numpy as np
 
     import util
-    from rnn_draw import text
+    from rnn_draw.library import text
 
     manifest = folders[0][0]
     text.encode_typed(args.text, manifest["vocabulary"], "--text")  # refuses characters never seen
@@ -164,7 +164,7 @@ def text_report(args, folders):
     import numpy as np
 
     import util
-    from rnn_draw import reports
+    from rnn_draw.library import reports
 
     manifest = folders[0][0]
     strings, labels = text_pieces(args, manifest)
@@ -188,8 +188,8 @@ def text_report(args, folders):
 def main():
     args = parse_args()
     import util  # after the flags are checked: importing Keras takes seconds, --help should not wait
-    from rnn_draw import ensemble, pictures, reports, write_json
-    from rnn_draw import folders as folder_files
+    from rnn_draw.library import ensemble, pictures, reports, write_json
+    from rnn_draw.library import folders as folder_files
 
     folders = [load_folder(folder) for folder in args.models_dir]
     if folder_files.is_text(folders[0][0]):

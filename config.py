@@ -126,7 +126,7 @@ OUTPUT_SIZE = 32  # pixels per grid cell in the written PNG
 TEMPERATURE = 1.0
 # Judging samples (generate.py --evaluate): samples drawn per class and temperature.
 EVALUATE_SAMPLES = 300
-FRECHET_EPOCHS = 2  # epochs of the Fréchet distance's small CNN (rnn_draw/frechet.py), trained once per data set
+FRECHET_EPOCHS = 2  # epochs of the Fréchet distance's small CNN (rnn_draw/library/frechet.py), trained once per data set
 FRECHET_DIR = "trained/frechet"  # where that network is saved: <dataset>.keras beside its <dataset>.json record
 # Completion keeps the first ~64% of the pixels (500 of 784 at 28x28) and draws the rest.
 KEEP_FRACTION = 500 / 784

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw import UserError, folders
+from rnn_draw.library import UserError, folders
 from rnn_draw.commands import cli
 
 
@@ -118,7 +118,7 @@ def samples(manifest, model, count, temperature, seed, label):
     import util
 
     if folders.is_gan(manifest):
-        from rnn_draw import gan
+        from rnn_draw.library import gan
 
         return gan.draw(model, count, seed, None if label is None else [label] * count)
     return util.sample(model, count, manifest, temperature, seed, condition(manifest, label),
@@ -127,7 +127,7 @@ def samples(manifest, model, count, temperature, seed, label):
 
 def draw_grid(args, manifest, model, label):
     import util
-    from rnn_draw import pictures
+    from rnn_draw.library import pictures
 
     name = class_name(manifest, label)
     frames = manifest["target_size"] + 1 if args.gif else 1
@@ -144,7 +144,7 @@ def draw_grid(args, manifest, model, label):
 
 def draw_every_class(args, manifest, model, _label):
     """A GAN told the class, no class asked for: one picture, a column per class, --grid_size rows."""
-    from rnn_draw import gan, pictures
+    from rnn_draw.library import gan, pictures
 
     columns = len(manifest["class_names"])
     labels = np.tile(np.arange(columns), args.grid_size)
@@ -157,7 +157,7 @@ def draw_every_class(args, manifest, model, _label):
 def images_to_complete(args, manifest, label):
     """Level images (N, S, S[, C]) to complete: --image, or the first test images (of the class, if one)."""
     import util
-    from rnn_draw import datasets
+    from rnn_draw.library import datasets
 
     if args.image:
         images = datasets.read_picture(args.image, manifest["channels"])[None]
@@ -173,7 +173,7 @@ def images_to_complete(args, manifest, label):
 def draw_completions(args, manifest, model, label, images_of=None):
     """Strips (and GIFs) of completions; `images_of` picks the test images' class if not `label`'s."""
     import util
-    from rnn_draw import pictures
+    from rnn_draw.library import pictures
 
     name, size = class_name(manifest, images_of if label is None else label), manifest["target_size"]
     keep = round(config.KEEP_FRACTION * size * size) if args.keep is None else args.keep
@@ -225,7 +225,7 @@ def real_images(args, manifest):
     """The data set's images: (data set, (training level images, labels), (test level images, labels)),
     the level images as the models see them."""
     import util
-    from rnn_draw import datasets
+    from rnn_draw.library import datasets
 
     source = args.data or manifest["dataset"]
     dataset = datasets.load_dataset(source, manifest["dataset"])
@@ -235,9 +235,9 @@ def real_images(args, manifest):
 
 def frechet_reference(manifest, dataset, labels, count):
     """What samples of `labels` are measured against, computed once for every temperature:
-    (the data set's small CNN (rnn_draw/frechet.py), features of `count` real test images of those
+    (the data set's small CNN (rnn_draw/library/frechet.py), features of `count` real test images of those
     classes, the floor: their Fréchet distance from as many real training images)."""
-    from rnn_draw import datasets, frechet
+    from rnn_draw.library import datasets, frechet
 
     path = Path(config.FRECHET_DIR) / f"{manifest['dataset']}.keras"  # one network per data set, trained on all of it
     network = frechet.feature_network_for(
@@ -255,7 +255,7 @@ def frechet_reference(manifest, dataset, labels, count):
 def frechet_of(manifest, dataset, reference, drawn):
     """The Fréchet distance of the samples `drawn` (level images, pooled), shown at the data set's own
     size, from the real test images of `reference` (`frechet_reference`)."""
-    from rnn_draw import frechet
+    from rnn_draw.library import frechet
 
     network, test, _ = reference
     samples = frechet.to_native(np.concatenate(drawn), manifest["max_intensity"], dataset.x_train.shape[1])
@@ -265,7 +265,7 @@ def frechet_of(manifest, dataset, reference, drawn):
 def evaluate(args, manifest, models, labels):
     """Judge --num_samples samples per class (and temperature); print the figures and the Fréchet
     distance of all of them; write the report."""
-    from rnn_draw import judge, write_json
+    from rnn_draw.library import judge, write_json
 
     dataset, (train, train_labels), (test, test_labels) = real_images(args, manifest)
     print(f"judge: logistic regression on {min(len(train), judge.MAX_TRAIN_IMAGES)} real training images", flush=True)
@@ -306,7 +306,7 @@ def evaluate(args, manifest, models, labels):
 def write_texts(args, manifest, models, labels):
     """Continue --prime under each chosen class's character model: print the texts and write them to a file."""
     import util
-    from rnn_draw import atomic_write, text
+    from rnn_draw.library import atomic_write, text
 
     prime = text.read_prime(args.prime, args.prime_file)
     tokens = text.encode_typed(prime, manifest["vocabulary"], "--prime_file" if args.prime_file else "--prime")

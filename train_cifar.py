@@ -35,7 +35,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from rnn_draw import datasets
+    from rnn_draw.library import datasets
 
     dataset = datasets.load_dataset(args.data, "cifar10")
     wanted = args.label if args.label is not None else args.class_name

@@ -45,7 +45,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from rnn_draw import datasets
+    from rnn_draw.library import datasets
 
     dataset = datasets.load_dataset(args.data, args.image_dataset)
     from rnn_draw.commands import adversarial  # after the flags and the data are checked: importing Keras takes seconds

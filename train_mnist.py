@@ -33,7 +33,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from rnn_draw import datasets
+    from rnn_draw.library import datasets
 
     dataset = datasets.load_dataset(args.data, "mnist")
     from rnn_draw.commands import training  # after the flags are checked: importing Keras takes seconds

@@ -14,7 +14,7 @@ Then:  python generate.py --models_dir trained/nietzsche --prime "SUPPOSING that
 """
 
 import config
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 from rnn_draw.commands import cli
 
 DATA_HELP = (f"a text name ({', '.join(config.TEXTS)}) or a path: a UTF-8 text file (one model), or a folder or "
@@ -42,7 +42,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from rnn_draw import text
+    from rnn_draw.library import text
 
     corpus = text.load_corpus(args.data)
     if args.class_name is not None:

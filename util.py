@@ -10,7 +10,7 @@ all classes with the class as an extra input. With those networks we can
 3. classify by Bayes' rule: argmax_k [log p(x | k) + log p(k)].
 
 The file reads in that order: preprocess -> model -> train -> sample -> score -> classify. The
-images come from `rnn_draw.datasets`; folders, checkpoints, reports and pictures live in their own
+images come from `rnn_draw.library.datasets`; folders, checkpoints, reports and pictures live in their own
 modules of `rnn_draw`, and `rnn_draw.commands` turns command-line flags into runs of what is here.
 Integer tokens travel: the shift by one step, the one-hot and the log-softmax happen inside compiled
 calls. Keras 3, backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
@@ -24,8 +24,8 @@ import time
 import numpy as np
 
 import config
-from rnn_draw import UserError, batches, ensemble, quiet, sizes, text
-from rnn_draw.datasets import to_grayscale
+from rnn_draw.library import UserError, batches, ensemble, quiet, sizes, text
+from rnn_draw.library.datasets import to_grayscale
 
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
     import keras
@@ -372,8 +372,8 @@ def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=c
     feeds its `shard` of every global batch and all get the same global losses. Returns the history:
     per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
     """
-    from rnn_draw.datasets import held_out_rows
-    from rnn_draw.distribute import feed
+    from rnn_draw.library.datasets import held_out_rows
+    from rnn_draw.library.distribute import feed
 
     width = width_of(network)
     train, val = held_out_rows(len(tokens), 0 if validation_tokens is not None else validation_split, seed)
@@ -580,7 +580,7 @@ PAD_TO = 64  # padded texts are cut to a multiple of this many steps: few shapes
 
 def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
     """Per-image log p(x) under `model` for tokens (N, T) or (N, steps, width) or level images
-    (or texts of several lengths: token ids padded with -1, `rnn_draw.text.padded`).
+    (or texts of several lengths: token ids padded with -1, `rnn_draw.library.text.padded`).
 
     A conditional model scores log p(x | label) and needs `labels` (N,). Returns (nats (N,) float64,
     bits per dimension (N,) float64, dimensions being sub-pixels or characters). Only N numbers

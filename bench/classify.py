@@ -19,7 +19,7 @@ from tutorial_reference import tutorial_classify
 
 import config
 import util
-from rnn_draw import datasets, folders
+from rnn_draw.library import datasets, folders
 from rnn_draw.commands import trained, training
 
 

@@ -72,7 +72,7 @@ def resolution_floor(folder, count=3000):
 
     import config
     import util
-    from rnn_draw import datasets, frechet, folders
+    from rnn_draw.library import datasets, frechet, folders
 
     manifest = folders.read_manifest(folder)
     dataset = datasets.load_dataset(manifest["dataset"], manifest["dataset"])

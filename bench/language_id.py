@@ -1,10 +1,10 @@
 """Benchmark: language identification on fortunes-7lang, the project's models against three baselines.
 
 Protocol (the one classification.py uses on text): the test split of the corpus, read by the project's
-own parser (rnn_draw.text.load_corpus); each test fortune's whitespace runs collapsed to one space and
+own parser (rnn_draw.library.text.load_corpus); each test fortune's whitespace runs collapsed to one space and
 its ends stripped; then each string cut to its first L characters for L in config.TEXT_PREFIXES
 (10, 20, 50), and whole. Strings shorter than L are left out at that L. Accuracy over all test strings,
-all languages pooled, with a 95% Wilson interval (rnn_draw.reports.wilson_interval).
+all languages pooled, with a 95% Wilson interval (rnn_draw.library.reports.wilson_interval).
 
 Methods:
  - naive Bayes: scikit-learn CountVectorizer(analyzer="char", ngram_range=(1, 4)) (its defaults
@@ -37,7 +37,7 @@ from pathlib import Path
 from common import REPO, machine, seconds
 
 import config
-from rnn_draw import UserError, reports, text
+from rnn_draw.library import UserError, reports, text
 
 LENGTHS = (*config.TEXT_PREFIXES, None)  # None: whole strings
 COLUMNS = [("whole" if length is None else str(length)) for length in LENGTHS]

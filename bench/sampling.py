@@ -17,7 +17,7 @@ from common import machine, seconds
 from tutorial_reference import tutorial_sample_image
 
 import util
-from rnn_draw import folders
+from rnn_draw.library import folders
 
 GRID = 25
 

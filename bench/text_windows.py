@@ -12,7 +12,7 @@ from pathlib import Path
 from common import machine
 
 import util
-from rnn_draw import folders, saving, text
+from rnn_draw.library import folders, saving, text
 
 
 def validation_tokens(folder):

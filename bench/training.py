@@ -23,7 +23,7 @@ from tutorial_reference import tutorial_training_arrays
 
 import config
 import util
-from rnn_draw import datasets
+from rnn_draw.library import datasets
 
 
 def one_epoch(recipe, digit, data, target_size, levels, max_images):

@@ -23,7 +23,7 @@ if keras.backend.backend() == "tensorflow":
 import numpy as np  # noqa: E402
 
 import util  # noqa: E402
-from rnn_draw import distribute  # noqa: E402
+from rnn_draw.library import distribute  # noqa: E402
 
 
 def trained_weights(initial, tokens, in_parallel):

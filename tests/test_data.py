@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import config
-from rnn_draw import UserError, datasets
+from rnn_draw.library import UserError, datasets
 
 
 def write_idx(path, array):

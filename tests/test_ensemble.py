@@ -7,7 +7,7 @@ import pytest
 from conftest import TINY_TRAINING, assert_one_line_error, run_script
 
 import util
-from rnn_draw import UserError, datasets, ensemble
+from rnn_draw.library import UserError, datasets, ensemble
 from rnn_draw.commands import trained
 
 

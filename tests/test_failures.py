@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import util
-from rnn_draw import UserError, datasets, folders, read_json, saving
+from rnn_draw.library import UserError, datasets, folders, read_json, saving
 from rnn_draw.commands import trained, training
 
 # --- atomic saves --------------------------------------------------------------------------------

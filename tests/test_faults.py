@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_draw import UserError, atomic_write, read_json
+from rnn_draw.library import UserError, atomic_write, read_json
 from rnn_draw.commands import cli
 
 LONG_NAME = "x" * 300 + ".png"  # beyond every common file system's 255-byte limit on a name

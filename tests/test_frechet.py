@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from rnn_draw import frechet
+from rnn_draw.library import frechet
 
 
 def gaussian(count, dims, mean=0.0, seed=0):

@@ -11,7 +11,7 @@ from conftest import run_script
 from scripted import lines, run_in_process
 from test_failures import InterruptAfter
 
-from rnn_draw import folders, gan, saving
+from rnn_draw.library import folders, gan, saving
 from rnn_draw.commands import adversarial, trained
 
 # A GAN that trains in seconds: 8x8 images, narrow networks.

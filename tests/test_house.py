@@ -17,7 +17,7 @@ from rnn_draw.commands import cli
 SCRIPTS = ("train_mnist.py", "train_cifar.py", "train_text.py", "train_gan.py", "generate.py", "classification.py")
 TRAINING = {"mnist": ("train_mnist.py", "--all_digits"), "cifar10": ("train_cifar.py", "--all_classes"),
             "text": ("train_text.py", "--all_classes"), "gan": ("train_gan.py", "--conditional")}
-LIBRARY = sorted(path for path in (REPO / "rnn_draw").glob("*.py"))
+LIBRARY = sorted(path for path in (REPO / "rnn_draw" / "library").glob("*.py"))
 SHIPPED = ("trained/mnist_models", "trained/conditional", "trained/unconditional", "trained/nietzsche", "trained/languages",
            "trained/gan_mnist_conditional")
 

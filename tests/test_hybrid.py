@@ -9,7 +9,7 @@ import reference
 from conftest import TINY_TRAINING, assert_one_line_error, run_script
 
 import util
-from rnn_draw import folders, saving
+from rnn_draw.library import folders, saving
 from rnn_draw.commands import trained, training
 
 LEVELS, K, SIZE = 4, 2, 4

@@ -7,7 +7,7 @@ import pytest
 from conftest import run_script
 
 import util
-from rnn_draw import datasets, folders, judge
+from rnn_draw.library import datasets, folders, judge
 from rnn_draw.commands import trained, training
 
 

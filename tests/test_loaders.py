@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import util
-from rnn_draw import UserError, datasets
+from rnn_draw.library import UserError, datasets
 
 
 def cifar_batch(count, seed):

@@ -7,7 +7,7 @@ import reference
 from conftest import LEVELS, SIZE
 
 import util
-from rnn_draw import folders
+from rnn_draw.library import folders
 from rnn_draw.commands import trained, training
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from rnn_draw import saving
+from rnn_draw.library import saving
 
 BACKENDS = [
     "tensorflow",

@@ -20,7 +20,7 @@ from scripted import lines, run_in_process
 
 import config
 import util
-from rnn_draw import UserError, datasets, folders, saving, sizes
+from rnn_draw.library import UserError, datasets, folders, saving, sizes
 from rnn_draw.commands import cli, trained, training
 
 

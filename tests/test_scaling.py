@@ -11,7 +11,7 @@ import keras
 import pytest
 from conftest import REPO, TINY_TRAINING, run_script
 
-from rnn_draw import saving
+from rnn_draw.library import saving
 from rnn_draw.commands import trained
 
 

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnn_draw import UserError
-from rnn_draw.shapes import checked
+from rnn_draw.library import UserError
+from rnn_draw.library.shapes import checked
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = {"manifest": "models/manifest.json", "record": "models/model_3.json", "checkpoint": "models/model_3.ckpt.json"}
 EXAMPLES = settings(max_examples=100, deadline=None)
 
-# --- what the test holds a valid file to be (written apart from rnn_draw.shapes) ---------------
+# --- what the test holds a valid file to be (written apart from rnn_draw.library.shapes) ---------------
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),

@@ -11,7 +11,7 @@ from conftest import TINY_TRAINING, run_script
 from scripted import run_in_process
 from test_failures import InterruptAfter
 
-from rnn_draw import datasets, folders, saving
+from rnn_draw.library import datasets, folders, saving
 from rnn_draw.commands import training
 
 HELD_OUT = 0.2

@@ -11,7 +11,7 @@ import reference
 from conftest import assert_one_line_error, run_script
 
 import util
-from rnn_draw import UserError, text
+from rnn_draw.library import UserError, text
 from rnn_draw.commands import trained
 
 TINY = ["--units", "16", "--epochs", "2", "--seq_length", "32", "--batch_size", "16", "--early_stopping", "5"]

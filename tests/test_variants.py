@@ -8,7 +8,7 @@ import reference
 from conftest import LEVELS, SIZE
 
 import util
-from rnn_draw import UserError, folders, pictures, sizes
+from rnn_draw.library import UserError, folders, pictures, sizes
 
 
 def full_forward_probs(model, tokens, conditions=None):

@@ -7,7 +7,7 @@ import numpy as np
 
 import config
 import util
-from rnn_draw import UserError, datasets, folders, gan
+from rnn_draw.library import UserError, datasets, folders, gan
 from rnn_draw.commands.training import common_options, fit_checkpointed, start_engines
 
 

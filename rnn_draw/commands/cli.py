@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 import config
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 DEBUG_VARIABLE = "RNN_DRAW_DEBUG"  # set to 1 to see the full traceback behind any one-line error
 

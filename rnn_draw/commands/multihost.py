@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 HEARTBEAT_SECONDS = 5
 SILENT_SECONDS = 60  # a peer that has said nothing for this long (its host gone) counts as stopped

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import config
 import util
-from rnn_draw import UserError, folders, saving
+from rnn_draw.library import UserError, folders, saving
 
 
 def check_structure(path, model, manifest):

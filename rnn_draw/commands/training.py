@@ -12,9 +12,9 @@ import numpy as np
 
 import config
 import util
-from rnn_draw import UserError, datasets, folders, quiet, saving, sizes, text, write_json
+from rnn_draw.library import UserError, datasets, folders, quiet, saving, sizes, text, write_json
 from rnn_draw.commands import cli, multihost, trained
-from rnn_draw.distribute import data_parallel, use_deterministic_kernels, use_mixed_precision
+from rnn_draw.library.distribute import data_parallel, use_deterministic_kernels, use_mixed_precision
 
 with quiet.backend_import():  # imported already by util; quietly, in any case
     import keras

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw import quiet, saving, write_json
+from rnn_draw.library import quiet, saving, write_json
 
 with quiet.backend_import():
     import keras

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import config
-from rnn_draw import UserError, read_json, shapes, write_json
+from rnn_draw.library import UserError, read_json, shapes, write_json
 
 # What two models must share to live in one folder (and what a model's record must agree on).
 SETTINGS_THAT_MUST_MATCH = (
@@ -82,7 +82,7 @@ def checkpoint_path(models_dir, label):
 
 
 def read_checked(path, kind):
-    """The JSON file at `path` checked against the shape of its `kind` (rnn_draw/shapes.py); {} if absent."""
+    """The JSON file at `path` checked against the shape of its `kind` (rnn_draw/library/shapes.py); {} if absent."""
     data = read_json(path)
     return shapes.checked(path, data, kind) if Path(path).is_file() else data
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 UNKNOWN = "\ufffd"  # token 0 of every vocabulary: a character training never saw
 MAX_TEXT_BYTES = 512 * 2**20

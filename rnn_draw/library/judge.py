@@ -123,7 +123,7 @@ def save_temperature_plot(by_temperature, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rnn_draw import atomic_write
+    from rnn_draw.library import atomic_write
 
     temperatures = sorted(by_temperature)
     figure, left = plt.subplots(figsize=(6, 4), dpi=100)

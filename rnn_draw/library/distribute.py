@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import keras
 
-from rnn_draw import UserError, quiet
+from rnn_draw.library import UserError, quiet
 
 
 @dataclass

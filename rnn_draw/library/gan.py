@@ -7,8 +7,8 @@ the generator's tanh. A GAN has no likelihood: it draws a whole image in one pas
 import numpy as np
 
 import config
-from rnn_draw import quiet
-from rnn_draw.batches import ShuffledBatches
+from rnn_draw.library import quiet
+from rnn_draw.library.batches import ShuffledBatches
 
 with quiet.backend_import():
     import keras
@@ -208,7 +208,7 @@ class WatchTraining(keras.callbacks.Callback):
         self.labels = (np.arange(count) % num_classes if num_classes else np.zeros(count)).astype(np.int32)
 
     def on_epoch_end(self, epoch, logs=None):
-        from rnn_draw import pictures
+        from rnn_draw.library import pictures
 
         images = to_pixels(self.generator_network.predict([self.noise, self.labels], verbose=0))
         if self.write:
@@ -222,7 +222,7 @@ class WatchTraining(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         from PIL import Image
 
-        from rnn_draw import pictures
+        from rnn_draw.library import pictures
 
         grids = sorted((self.folder / "progress").glob("epoch_*.png"))
         if grids and self.write:

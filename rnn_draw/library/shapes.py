@@ -10,7 +10,7 @@ import json
 import re
 import sys
 
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 
 class Mismatch(Exception):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw import UserError, atomic_write, quiet, shapes
+from rnn_draw.library import UserError, atomic_write, quiet, shapes
 
 with quiet.backend_import():
     import keras

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from rnn_draw import atomic_write, sizes
+from rnn_draw.library import atomic_write, sizes
 
 
 def enlarge(picture, size):

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = config.REPO_DIR
 DATA_DIR = REPO_DIR / "data"
 
 MNIST_CLASS_NAMES = [str(digit) for digit in range(10)]
@@ -112,7 +112,7 @@ def _first_existing(paths):
 
 
 def _download(name):
-    from rnn_draw import quiet
+    from rnn_draw.library import quiet
 
     with quiet.backend_import():
         import keras

@@ -4,7 +4,7 @@ and big work is cut into chunks that fit a fixed budget."""
 import os
 import resource
 
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 CHUNK_BYTES = 256 * 2**20  # what one sampling or scoring call may hold in its outputs
 USABLE_SHARE = 0.8  # of the memory available, what one request may plan to take

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 import config
-from rnn_draw import quiet
+from rnn_draw.library import quiet
 
 with quiet.backend_import():
     import keras

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnn_draw import UserError
+from rnn_draw.library import UserError
 
 
 def check_same_classes(manifests, folders):
