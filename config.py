@@ -19,7 +19,10 @@ MAX_INTENSITY = 6
 
 # Model and training.
 MODE = "pixel"  # pixel: one sub-pixel per step; row: one image row per step
-CELL = "gru"  # gru, lstm or simple
+CELL = "gru"  # one of CELLS
+# The recurrent cells --cell takes: the Keras layer of each, and its weight blocks (gates) for the memory
+# estimate. Adding a cell is adding a row here (a Keras layer with `units` and `return_sequences`).
+CELLS = {"gru": {"layer": "GRU", "gates": 3}, "lstm": {"layer": "LSTM", "gates": 4}, "simple": {"layer": "SimpleRNN", "gates": 1}}
 UNITS = 256
 LAYERS = 1
 DROPOUT = 0.0
@@ -38,23 +41,32 @@ VALIDATION_BATCH_SIZE = 256
 # Scoring streams images through the models in batches this large (memory ~ batch x pixels x levels).
 SCORE_BATCH_SIZE = 1024
 
-# Data: a name (see util.DATASETS) or a path to a local copy.
+# Named data sets: what `--data NAME` means; anything not named here is a path. Each is read from the
+# first of its `copies` (relative to the repository) that exists, else, where it names one, from
+# keras.datasets' `download`. `kind` says what it holds and which script trains on it: "mnist" (digits
+# 0-9), "cifar10" (its ten classes) or "text" (characters; one class per file or language). Adding a data
+# set is adding a row here: every list of names (--help, errors, loaders) reads this table.
+SHARED_DATASETS = "../shared/datasets"  # where this project's machines keep the real data sets
+DATASETS = {
+    "mnist": {"kind": "mnist", "about": "MNIST: 60,000 training and 10,000 test digits", "download": "mnist",
+              "copies": ("data/mnist.npz", f"{SHARED_DATASETS}/mnist.npz", "~/.keras/datasets/mnist.npz")},
+    "mnist-mini": {"kind": "mnist", "about": "1,000 training and 100 test images per digit, shipped",
+                   "copies": ("data/mnist-mini.npz",)},
+    "cifar10": {"kind": "cifar10", "about": "CIFAR-10: 50,000 training and 10,000 test images", "download": "cifar10",
+                # cifar-10-python.tar.gz, its extracted folder, or an image tree archive
+                "copies": ("data/cifar-10-python.tar.gz", "data/cifar-10-batches-py",
+                           f"{SHARED_DATASETS}/cifar10-images.tar.gz", "~/.keras/datasets/cifar-10-batches-py")},
+    "cifar10-mini": {"kind": "cifar10", "about": "100 training and 20 test images per class, shipped",
+                     "copies": ("data/cifar10-mini.npz",)},
+    "nietzsche": {"kind": "text", "about": "Nietzsche's writings, the MXNet tutorial's text",
+                  "copies": ("data/nietzsche.txt", f"{SHARED_DATASETS}/nietzsche.txt")},
+    "tinyshakespeare": {"kind": "text", "about": "tiny Shakespeare, nanoGPT's text",
+                        "copies": ("data/tinyshakespeare.txt", f"{SHARED_DATASETS}/tinyshakespeare.txt")},
+    "fortunes-7lang": {"kind": "text", "about": "fortunes in seven languages, with a test split",
+                       "copies": ("data/fortunes-7lang.tar.gz", f"{SHARED_DATASETS}/fortunes-7lang.tar.gz")},
+}
 MNIST_DATA = "mnist"
-# Where `--data mnist` looks for a keras-layout mnist.npz before trying to download one.
-MNIST_LOCAL_COPIES = (
-    "data/mnist.npz",
-    "../shared/datasets/mnist.npz",
-    "~/.keras/datasets/mnist.npz",
-)
-
 CIFAR10_DATA = "cifar10"
-# Where `--data cifar10` looks (cifar-10-python.tar.gz, its extracted folder, or an image tree archive).
-CIFAR10_LOCAL_COPIES = (
-    "data/cifar-10-python.tar.gz",
-    "data/cifar-10-batches-py",
-    "../shared/datasets/cifar10-images.tar.gz",
-    "~/.keras/datasets/cifar-10-batches-py",
-)
 # CIFAR-10 defaults, chosen so that all ten class models train on 2 CPU cores in reasonable time.
 CIFAR_TARGET_SIZE = 8
 CIFAR_MAX_INTENSITY = 6
@@ -62,10 +74,7 @@ CIFAR_EPOCHS = 8
 CIFAR_BATCH_SIZE = 64
 CIFAR_LEARNING_RATE = 3e-3  # 3 epochs on 2,000 images: val loss 0.81 at 1e-3, 0.73 at 3e-3, 0.69 at 1e-2
 
-# Text (train_text.py): characters are the tokens. Names resolve to a file in the first of TEXT_DIRS
-# (relative to the repository) that holds it; a path works too.
-TEXTS = {"nietzsche": "nietzsche.txt", "tinyshakespeare": "tinyshakespeare.txt", "fortunes-7lang": "fortunes-7lang.tar.gz"}
-TEXT_DIRS = ("data", "../shared/datasets")
+# Text (train_text.py): characters are the tokens; --data takes a text of DATASETS or a path.
 TEXT_DATA = "nietzsche"
 TEXT_VALIDATION = 0.1  # the last 10% of a text validates, as nanoGPT's shakespeare_char does
 TEXT_VALIDATION_WINDOW = 256  # ... in windows of 256 characters, nanoGPT's block size, whatever --seq_length

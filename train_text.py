@@ -17,10 +17,6 @@ import config
 from rnn_draw.library import UserError
 from rnn_draw.commands import cli
 
-DATA_HELP = (f"a text name ({', '.join(config.TEXTS)}) or a path: a UTF-8 text file (one model), or a folder or "
-             ".tar.gz of <class>.txt files, optionally under train/ and test/ (one model per class) (default: %(default)s)")
-
-
 def parse_args():
     parser = cli.ArgumentParser(description=__doc__)
     which = parser.add_mutually_exclusive_group()
@@ -31,7 +27,7 @@ def parse_args():
                         help="characters per training window, 1-100000 (default: %(default)s)")
     cli.add_training_flags(parser, {
         "epochs": config.TEXT_EPOCHS, "batch_size": config.TEXT_BATCH_SIZE, "data": config.TEXT_DATA,
-        "data_help": DATA_HELP, "models_dir": config.TEXT_MODELS_DIR, "units": config.TEXT_UNITS,
+        "data_help": cli.TEXT_DATA_HELP, "models_dir": config.TEXT_MODELS_DIR, "units": config.TEXT_UNITS,
         "learning_rate": config.TEXT_LEARNING_RATE, "early_stopping": config.TEXT_EARLY_STOPPING,
     })
     args = cli.parse_with_recipe(parser, "text")

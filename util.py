@@ -143,9 +143,6 @@ def levels_for(manifest, images, source="the data"):
 # Model: the tutorial's network, and the same network reading integer tokens
 # ------------------------------------------------------------------------------------------------
 
-CELLS = {"gru": layers.GRU, "lstm": layers.LSTM, "simple": layers.SimpleRNN}
-
-
 def create_model(levels, units=config.UNITS, cell=config.CELL, num_layers=config.LAYERS, dropout=config.DROPOUT,
                  width=1, num_classes=0):
     """The tutorial's network, generalised: RNN(units) x num_layers -> Dense at every step -> softmax.
@@ -161,7 +158,7 @@ def create_model(levels, units=config.UNITS, cell=config.CELL, num_layers=config
     hidden = inputs
     for index in range(num_layers):
         name = cell if num_layers == 1 else f"{cell}_{index}"
-        hidden = CELLS[cell](units, return_sequences=True, name=name)(hidden)
+        hidden = getattr(layers, config.CELLS[cell]["layer"])(units, return_sequences=True, name=name)(hidden)
         if dropout:
             hidden = layers.Dropout(dropout)(hidden)
     # A Dense on (batch, steps, units) acts on each step: the tutorial's TimeDistributed(Dense).

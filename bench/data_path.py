@@ -313,7 +313,7 @@ def default_data():
 
     import config
 
-    for copy in config.MNIST_LOCAL_COPIES:
+    for copy in config.DATASETS["mnist"]["copies"]:
         path = (REPO / Path(copy).expanduser()).resolve()
         if path.is_file():
             return str(path)
@@ -345,7 +345,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=None, help=f"a checkout of {BEFORE_COMMIT} (default: a fresh clone in a temporary folder)")
     parser.add_argument("--after", default=None, help="the after tree (default: this working tree)")
-    parser.add_argument("--data", default=None, help="path to mnist.npz (default: the first of config.MNIST_LOCAL_COPIES found)")
+    parser.add_argument("--data", default=None, help="path to mnist.npz (default: the first of config.DATASETS['mnist']['copies'] found)")
     parser.add_argument("--backends", default="tensorflow,jax", help="comma-separated (default: %(default)s)")
     parser.add_argument("--rows", default="train,batches,score", help="comma-separated of train, batches, score (default: %(default)s)")
     parser.add_argument("--shapes", default="a,b,c", help="training shapes, comma-separated of a, b, c (default: %(default)s)")

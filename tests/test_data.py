@@ -73,7 +73,7 @@ def test_missing_path_is_a_user_error(tmp_path):
 
 
 def test_offline_without_a_local_copy_names_the_flag(monkeypatch):
-    monkeypatch.setattr(config, "MNIST_LOCAL_COPIES", ())
+    monkeypatch.setitem(config.DATASETS, "mnist", {**config.DATASETS["mnist"], "copies": ()})
 
     def offline():
         raise Exception("URL fetch failure: no network")
@@ -85,9 +85,26 @@ def test_offline_without_a_local_copy_names_the_flag(monkeypatch):
 
 def test_a_download_is_used_when_there_is_no_local_copy(monkeypatch, mini_arrays):
 
-    monkeypatch.setattr(config, "CIFAR10_LOCAL_COPIES", ())
+    monkeypatch.setitem(config.DATASETS, "cifar10", {**config.DATASETS["cifar10"], "copies": ()})
     colour = {key: (np.repeat(value[..., None], 3, -1) if key.startswith("x") else value[:, None]) for key, value in mini_arrays.items()}
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour["x_train"], colour["y_train"]), (colour["x_test"], colour["y_test"])))
     dataset = datasets.load_dataset("cifar10")
     assert dataset.class_names == datasets.CIFAR10_CLASS_NAMES and dataset.channels == 3
     assert dataset.y_train.dtype == np.int64 and dataset.y_train.shape == (20,)
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_the_shipped_subsets_are_what_data_make_mini_makes_from_the_full_data_set(name, tmp_path):
+    """data/make_mini.py, run on the full data set, writes exactly the shipped subset's images and labels."""
+    import subprocess
+    import sys
+
+    if datasets.local_copy(name) is None:
+        pytest.skip(f"no local copy of {name} (config.DATASETS); the shipped subset cannot be remade here")
+    out = tmp_path / f"{name}-mini.npz"
+    result = subprocess.run([sys.executable, str(config.REPO_DIR / "data" / "make_mini.py"), name, "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with np.load(out) as made, np.load(config.REPO_DIR / "data" / f"{name}-mini.npz") as shipped:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            assert np.array_equal(made[key], shipped[key]), key

@@ -170,7 +170,7 @@ def cheap_training_flags(classes):
         "--target_size": st.integers(1, 6), "--max_intensity": st.integers(1, 255), "--units": st.integers(1, 12),
         "--layers": st.integers(1, 2), "--dropout": st.floats(0, 0.9), "--clipnorm": st.floats(1e-3, 1e3),
         "--learning_rate": st.floats(1e-5, 10), "--validation_split": st.floats(0, 0.9), "--seed": st.integers(0, 2**32 - 1),
-        "--cell": st.sampled_from(["gru", "lstm", "simple"]), "--mode": st.sampled_from(["pixel", "row"]),
+        "--cell": st.sampled_from(sorted(config.CELLS)), "--mode": st.sampled_from(["pixel", "row"]),
         "--early_stopping": st.integers(1, 3), "--discriminative_weight": st.floats(0, 2), "--binarize": None,
         "--mixed_precision": None,
         "--conditional": None, "--unconditional": None, "--grayscale": None, "--resume": None,

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import config
 from rnn_draw.library import UserError
 from rnn_draw.library.shapes import checked
 
@@ -60,7 +61,7 @@ MANIFEST_FIELDS = {
     ("channels",): ("int", below(1)),
     ("mode",): ("str", st.text(max_size=8).filter(lambda v: v not in ("pixel", "row"))),
     ("conditional",): ("bool", None),
-    ("cell",): ("str", st.text(max_size=8).filter(lambda v: v not in ("gru", "lstm", "simple"))),
+    ("cell",): ("str", st.text(max_size=8).filter(lambda v: v not in config.CELLS)),
     ("units",): ("int", below(1)),
     ("layers",): ("int", below(1)),
     ("unconditional",): ("bool", None),
@@ -111,7 +112,7 @@ MANIFEST_VALUES = {
     "channels": st.integers(1, 4),
     "mode": st.sampled_from(["pixel", "row"]),
     "conditional": st.booleans(),
-    "cell": st.sampled_from(["gru", "lstm", "simple"]),
+    "cell": st.sampled_from(sorted(config.CELLS)),
     "units": st.integers(1, 65536),
     "layers": st.integers(1, 16),
 }

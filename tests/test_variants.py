@@ -7,6 +7,7 @@ import pytest
 import reference
 from conftest import LEVELS, SIZE
 
+import config
 import util
 from rnn_draw.library import UserError, folders, pictures, sizes
 
@@ -19,7 +20,7 @@ def full_forward_probs(model, tokens, conditions=None):
 
 VARIANTS = [
     (cell, mode, channels)
-    for cell in ("gru", "lstm", "simple")
+    for cell in config.CELLS
     for mode, channels in (("pixel", 1), ("row", 1), ("row", 3))
 ]
 

@@ -166,9 +166,16 @@ def run_cli(main):
 # --- the training scripts' flags -----------------------------------------------------------------
 
 
-IMAGE_DATA_HELP = ("a data set name (mnist, mnist-mini, cifar10, cifar10-mini) or a path: a keras-layout .npz, a folder "
-                   "of MNIST IDX files, cifar-10-python.tar.gz or its folder, or a folder or .tar.gz of train/<class>/ "
-                   "and test/<class>/ images (default: %(default)s)")
+def data_help(kinds, formats):
+    """--data's help: the data sets of these kinds named in config.DATASETS, then what a path may be."""
+    named = ", ".join(name for name, entry in config.DATASETS.items() if entry["kind"] in kinds)
+    return f"a data set name ({named}) or a path: {formats} (default: %(default)s)"
+
+
+IMAGE_DATA_HELP = data_help(("mnist", "cifar10"), "a keras-layout .npz, a folder of MNIST IDX files, cifar-10-python.tar.gz "
+                            "or its folder, or a folder or .tar.gz of train/<class>/ and test/<class>/ images")
+TEXT_DATA_HELP = data_help(("text",), "a UTF-8 text file (one model), or a folder or .tar.gz of <class>.txt files, "
+                           "optionally under train/ and test/ (one model per class)")
 
 
 def add_model_flags(parser, defaults):
@@ -223,7 +230,7 @@ def add_training_flags(parser, defaults):
     """The flags every recurrent model's training script shares (images and text); `defaults` maps flag names to its defaults."""
     add_run_flags(parser, defaults)
     add = parser.add_argument
-    add("--cell", choices=("gru", "lstm", "simple"), default=config.CELL, help="recurrent cell (default: %(default)s)")
+    add("--cell", choices=tuple(config.CELLS), default=config.CELL, help="recurrent cell (default: %(default)s)")
     add("--units", type=positive(int, 65_536), default=defaults.get("units", config.UNITS),
         help="units per recurrent layer (default: %(default)s)")
     add("--layers", type=positive(int, 16), default=config.LAYERS, help="stacked recurrent layers, 1-16 (default: %(default)s)")

@@ -18,20 +18,10 @@ import numpy as np
 import config
 from rnn_draw.library import UserError
 
-REPO_DIR = config.REPO_DIR
-DATA_DIR = REPO_DIR / "data"
-
 MNIST_CLASS_NAMES = [str(digit) for digit in range(10)]
 CIFAR10_CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 DEFAULT_CLASS_NAMES = {"mnist": MNIST_CLASS_NAMES, "cifar10": CIFAR10_CLASS_NAMES}
 
-# Data sets selectable by name with --data; anything else is taken as a path.
-DATASETS = {
-    "mnist": "MNIST: a local copy from config.MNIST_LOCAL_COPIES, else keras.datasets.mnist (download)",
-    "mnist-mini": "1,000 training and 100 test images per digit, shipped in data/mnist-mini.npz",
-    "cifar10": "CIFAR-10: a local copy from config.CIFAR10_LOCAL_COPIES, else keras.datasets.cifar10 (download)",
-    "cifar10-mini": "100 training and 20 test images per class, shipped in data/cifar10-mini.npz",
-}
 FORMATS = (
     "a keras-layout .npz (x_train, y_train, x_test, y_test), a folder of MNIST IDX files, "
     "cifar-10-python.tar.gz or its cifar-10-batches-py/ folder, or a folder (or .tar.gz) of "
@@ -67,18 +57,37 @@ class Dataset:
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
 
+def names(kinds=("mnist", "cifar10")):
+    """The data sets `--data` takes by name (config.DATASETS) that hold these kinds."""
+    return [name for name, entry in config.DATASETS.items() if entry["kind"] in kinds]
+
+
+def local_copy(name):
+    """The first of a named data set's `copies` (config.DATASETS) that exists, else None."""
+    for path in config.DATASETS[name]["copies"]:
+        candidate = config.REPO_DIR / Path(path).expanduser()
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def load_dataset(data, kind="mnist"):
-    """Load `data`: a name from DATASETS or a path in any of FORMATS. `kind` ("mnist" or "cifar10")
-    names the classes when the files do not."""
-    if data in ("mnist-mini", "cifar10-mini"):
-        return _checked(data, load_npz(DATA_DIR / f"{data}.npz", data.split("-")[0]))
-    if data in ("mnist", "cifar10"):
-        local = _first_existing(getattr(config, f"{data.upper()}_LOCAL_COPIES"))
-        return load_path(local, data) if local else _download(data)
-    path = Path(data).expanduser()
-    if not path.exists():
-        raise UserError(f"{data}: no such file or folder (--data takes {', '.join(DATASETS)} or a path)")
-    return load_path(path, kind)
+    """Load `data`: an image data set named in config.DATASETS or a path in any of FORMATS. `kind`
+    ("mnist" or "cifar10") names the classes when the files do not."""
+    entry = config.DATASETS.get(data)
+    if entry is None:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise UserError(f"{data}: no such file or folder (--data takes {', '.join(names())} or a path)")
+        return load_path(path, kind)
+    if entry["kind"] not in DEFAULT_CLASS_NAMES:
+        raise UserError(f"{data} is a {entry['kind']}, not images: train_text.py takes it")
+    local = local_copy(data)
+    if local:
+        return load_path(local, entry["kind"])
+    if "download" in entry:
+        return _download(data, entry)
+    raise UserError(f"{data}: no copy at {', '.join(entry['copies'])}")
 
 
 def load_path(path, kind):
@@ -102,29 +111,22 @@ def load_path(path, kind):
     raise UserError(f"{path}: unknown data format; expected {FORMATS}")
 
 
-def _first_existing(paths):
-    """The first of `paths` (relative to the repository) that exists, else None."""
-    for path in paths:
-        candidate = REPO_DIR / Path(path).expanduser()
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _download(name):
+def _download(name, entry):
+    """keras.datasets' copy of a named data set (a download, which this project's machines cannot make)."""
     from rnn_draw.library import quiet
 
     with quiet.backend_import():
         import keras
 
     try:
-        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, entry["download"]).load_data()
     except Exception as error:  # any network failure: keras raises plain Exception for these
         raise UserError(
             f"{name} is not available offline and could not be downloaded ({type(error).__name__}); "
             f"pass --data PATH to a local copy: {FORMATS}"
         ) from None
-    return _checked(name, Dataset(name, DEFAULT_CLASS_NAMES[name], x_train, y_train.ravel(), x_test, y_test.ravel()))
+    kind = entry["kind"]
+    return _checked(name, Dataset(kind, DEFAULT_CLASS_NAMES[kind], x_train, y_train.ravel(), x_test, y_test.ravel()))
 
 
 # --- keras-layout .npz ---------------------------------------------------------------------------

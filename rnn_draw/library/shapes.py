@@ -10,6 +10,7 @@ import json
 import re
 import sys
 
+import config
 from rnn_draw.library import UserError
 
 
@@ -136,7 +137,7 @@ MANIFEST = {
     "channels": integer(1),
     "mode": one_of("pixel", "row"),
     "conditional": FLAG,
-    "cell": one_of("gru", "lstm", "simple"),
+    "cell": one_of(*config.CELLS),
     "units": integer(1),
     "layers": integer(1),
 }
@@ -151,7 +152,7 @@ TEXT_MANIFEST = {
                           check_that("a single character", lambda v: isinstance(v, str) and len(v) == 1), non_empty=True),
     "levels": integer(2),
     "seq_length": integer(1),
-    "cell": one_of("gru", "lstm", "simple"),
+    "cell": one_of(*config.CELLS),
     "units": integer(1),
     "layers": integer(1),
 }

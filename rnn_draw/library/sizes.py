@@ -4,11 +4,11 @@ and big work is cut into chunks that fit a fixed budget."""
 import os
 import resource
 
+import config
 from rnn_draw.library import UserError
 
 CHUNK_BYTES = 256 * 2**20  # what one sampling or scoring call may hold in its outputs
 USABLE_SHARE = 0.8  # of the memory available, what one request may plan to take
-GATES = {"gru": 3, "lstm": 4, "simple": 1}  # weight blocks per recurrent cell
 
 
 def available_bytes():
@@ -73,7 +73,7 @@ def per_call(bytes_per_item, wanted):
 def training_bytes(cell, units, num_layers, input_width, output_width, batch_size, steps):
     """A rough upper estimate of training memory (bytes, float32): weights, gradients and Adam's two
     moments, plus what backpropagation keeps per step (gate activations, inputs, outputs)."""
-    gates = GATES[cell]
+    gates = config.CELLS[cell]["gates"]
     params = (output_width * (units + 1)
               + sum(gates * ((input_width if layer == 0 else units) + units + 2) * units for layer in range(num_layers)))
     kept_per_step = num_layers * units * (gates + 2) + input_width + 3 * output_width

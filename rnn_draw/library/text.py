@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-from rnn_draw.library import UserError
+from rnn_draw.library import UserError, datasets
 
 UNKNOWN = "\ufffd"  # token 0 of every vocabulary: a character training never saw
 MAX_TEXT_BYTES = 512 * 2**20
@@ -31,16 +31,17 @@ class Corpus:
 
 
 def corpus_path(data):
-    """The file or folder `--data` names: a name from config.TEXTS found in config.TEXT_DIRS, or a path."""
-    if data in config.TEXTS:
-        for folder in config.TEXT_DIRS:
-            path = (config.REPO_DIR / folder / config.TEXTS[data]).resolve()
-            if path.exists():
-                return path
-        raise UserError(f"{data}: no local copy of {config.TEXTS[data]} in {', '.join(config.TEXT_DIRS)}")
+    """The file or folder `--data` names: a text of config.DATASETS (its first copy there is), or a path."""
+    if data in config.DATASETS:
+        if config.DATASETS[data]["kind"] != "text":
+            raise UserError(f"{data} is a data set of images: train_mnist.py or train_cifar.py takes it")
+        path = datasets.local_copy(data)
+        if path is None:
+            raise UserError(f"{data}: no local copy at {', '.join(config.DATASETS[data]['copies'])}")
+        return path.resolve()
     path = Path(data).expanduser()
     if not path.exists():
-        raise UserError(f"{data}: no such file or folder (--data takes {', '.join(config.TEXTS)} or a path)")
+        raise UserError(f"{data}: no such file or folder (--data takes {', '.join(datasets.names(['text']))} or a path)")
     return path
 
 
@@ -69,14 +70,14 @@ def load_corpus(data):
     if path.is_file() and not path.name.endswith((".tar.gz", ".tgz", ".tar")):
         if path.stat().st_size > MAX_TEXT_BYTES:
             raise UserError(f"{path}: larger than {MAX_TEXT_BYTES >> 20} MB; cut it first")
-        return Corpus(data if data in config.TEXTS else path.stem, ["text"], {"text": decoded(path.read_bytes(), path)})
+        return Corpus(data if data in config.DATASETS else path.stem, ["text"], {"text": decoded(path.read_bytes(), path)})
     files = read_archive(path) if path.is_file() else {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*.txt")}
     train = {Path(name).stem: decoded(raw, f"{path}/{name}") for name, raw in files.items() if not name.startswith("test/")}
     test = {Path(name).stem: pieces(decoded(raw, f"{path}/{name}")) for name, raw in files.items() if name.startswith("test/")}
     if not train:
         raise UserError(f"{path}: no <class>.txt files (or train/<class>.txt) in it")
     names = sorted(train)
-    return Corpus(data if data in config.TEXTS else path.name, names, train, {k: v for k, v in test.items() if k in train})
+    return Corpus(data if data in config.DATASETS else path.name, names, train, {k: v for k, v in test.items() if k in train})
 
 
 def read_archive(path):
@@ -104,12 +105,17 @@ def encode(text, vocab):
     return np.fromiter((index.get(char, 0) for char in text), dtype=np.int32, count=len(text))
 
 
-def encode_typed(text, vocab, what):
-    """Text a user typed -> token ids, refusing characters the models never saw (one line naming them)."""
+def refuse_unseen(text, vocab, what):
+    """A UserError naming the characters of `text` (a user's, given as `what`) that the models never saw."""
     unseen = sorted(set(text) - set(vocab[1:]))
     if unseen:
         shown = ", ".join(repr(char) for char in unseen[:10])
         raise UserError(f"{what}: {len(unseen)} character(s) the models never saw in training: {shown}")
+
+
+def encode_typed(text, vocab, what):
+    """Text a user typed -> token ids, refusing characters the models never saw (one line naming them)."""
+    refuse_unseen(text, vocab, what)
     return encode(text, vocab)
 
 
