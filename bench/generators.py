@@ -33,15 +33,14 @@ def training_minutes(folder):
 
 def sampling_seconds(folder, count=100, seed=0):
     """Seconds to draw `count` images spread over the folder's classes (after one warm-up draw)."""
-    import generate
-    from rnn_draw.commands import trained
+    from rnn_draw.commands import drawing, trained
 
     manifest, models = trained.load_models(folder)
     labels = sorted(models, key=lambda label: -1 if label is None else label)
     share = -(-count // len(labels))
 
     def draw_all():
-        return [generate.samples(manifest, models[label], share, 1.0, seed, label) for label in labels]
+        return [drawing.samples(manifest, models[label], share, 1.0, seed, label) for label in labels]
 
     draw_all()
     return seconds(draw_all)[1]
@@ -79,8 +78,7 @@ def resolution_floor(folder, count=3000):
     network = frechet.feature_network_for(dataset, Path(config.FRECHET_DIR) / f"{manifest['dataset']}.keras")
     shown = frechet.to_native(util.levels_for(manifest, dataset.x_test[:count]), manifest["max_intensity"],
                               dataset.x_train.shape[1])
-    return frechet.frechet_distance(frechet.features(network, np.asarray(shown)),
-                                    frechet.features(network, dataset.x_train[:count]))
+    return frechet.reference(network, np.asarray(shown), dataset.x_train)[1]
 
 
 def classified(folder):

@@ -92,4 +92,4 @@ def test_the_network_is_trained_once_saved_with_its_record_and_then_loaded(halve
     loaded = frechet.feature_network_for(data, path)
     assert capsys.readouterr().out == ""  # loaded, not trained again
     np.testing.assert_allclose(frechet.features(loaded, images[:8]), frechet.features(trained, images[:8]), rtol=1e-5)
-    assert frechet.frechet_floor(loaded, data, count=50) >= 0
+    assert frechet.reference(loaded, data.x_test[:50], data.x_train)[1] >= 0

@@ -23,7 +23,6 @@ FILTERS = (32, 64, 32)  # the last one narrow: Flatten -> Dense(128) holds most 
 FEATURES = 128  # width of the `features` layer: the space distances are measured in
 BATCH_SIZE = 128
 PREDICT_BATCH_SIZE = 1024  # forward passes only: larger batches are cheaper
-FLOOR_IMAGES = 10_000  # real images per side for the floor (FID's usual 10k)
 
 
 def with_channels(images):
@@ -119,7 +118,9 @@ def feature_network_for(dataset, path):
     return model
 
 
-def frechet_floor(model, dataset, count=FLOOR_IMAGES):
-    """The distance of the first `count` real test images from the first `count` real training
-    images: what a generator's samples are measured against (sampling noise and the train/test gap)."""
-    return frechet_distance(features(model, dataset.x_test[:count]), features(model, dataset.x_train[:count]))
+def reference(model, test_images, train_images):
+    """What a generator's samples are measured against: (features (N, F) of the real `test_images`,
+    the floor: their Fréchet distance from as many of the real `train_images`, which is sampling
+    noise plus the train/test gap)."""
+    test = features(model, test_images)
+    return test, frechet_distance(test, features(model, train_images[: len(test_images)]))
