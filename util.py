@@ -16,6 +16,7 @@ Integer tokens travel: the shift by one step, the one-hot and the log-softmax ha
 calls. Keras 3, backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
 
+import dataclasses
 import functools
 import math
 import sys
@@ -322,7 +323,9 @@ def generative_loss(_labels, nats_per_token):
 def hybrid_loss(weight, log_prior, dims):
     """loss(labels (B,), log p(x | k) (B, K)): the generative loss under the true class plus `weight`
     times the cross-entropy of the Bayes posterior softmax_k(log p(x | k) + log p(k))."""
-    log_prior = ops.convert_to_tensor(np.asarray(log_prior, np.float32))
+    # A class without training images has a prior of 0: a large negative number, not -inf, keeps the
+    # gradient of the softmax free of inf - inf.
+    log_prior = ops.convert_to_tensor(np.maximum(log_prior, np.finfo(np.float32).min / 4).astype(np.float32))
 
     def loss(labels, log_likelihoods):
         labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
@@ -355,37 +358,55 @@ def fitting_model(network, dims, learning_rate=config.LEARNING_RATE, clipnorm=No
     return fitted
 
 
-def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=config.BATCH_SIZE,
-                validation_split=config.VALIDATION_SPLIT, seed=config.SEED, learning_rate=config.LEARNING_RATE,
-                clipnorm=None, discriminative_weight=config.DISCRIMINATIVE_WEIGHT, log_prior=None, verbose=None,
-                callbacks=(), initial_epoch=0, prepare=None, shard=(0, 1), validation_tokens=None, cosine_decay=False):
-    """Fit `network` to tokens (N, T[, width]) by maximum likelihood: the target at step t is step t.
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """How a network is fitted, the training flags' values (defaults: config.py): passes over the data,
+    batch size, Adam's step and gradient clipping, a cosine decay of the step over all epochs, the share
+    of images held out for validation and the seed of that split and of the batch order, and the weight
+    of the discriminative term (hybrid training, `fitting_model`)."""
 
-    `labels` (N,) are needed by a conditional network. A seeded shuffle's first `validation_split`
-    is held out (`held_out_rows`), unless `validation_tokens` (M, T) are given (a text's last 10%). `prepare(fitted)`, if given, runs on the compiled model before
-    fitting (a resumed run restores its optimizer state there). `verbose` None picks
-    `progress_verbosity()`. See `fitting_model` for hybrid training and, with `cosine_decay`, the step
-    decaying along a half cosine over all `epochs`. With several processes each
-    feeds its `shard` of every global batch and all get the same global losses. Returns the history:
-    per-epoch `loss` (and `val_loss`), in nats per sub-pixel.
+    epochs: int = config.EPOCHS
+    batch_size: int = config.BATCH_SIZE
+    learning_rate: float = config.LEARNING_RATE
+    clipnorm: float = None
+    cosine_decay: bool = False
+    validation_split: float = config.VALIDATION_SPLIT
+    seed: int = config.SEED
+    discriminative_weight: float = config.DISCRIMINATIVE_WEIGHT
+
+
+def train_model(network, tokens, labels=None, schedule=Schedule(), log_prior=None, validation_tokens=None,
+                initial_epoch=0, callbacks=(), prepare=None, shard=(0, 1), verbose=None):
+    """Fit `network` to tokens (N, T[, width]) by maximum likelihood, as `schedule` says: the target at
+    step t is step t.
+
+    `labels` (N,) are needed by a conditional network, and `log_prior` (K,) by hybrid training. A
+    seeded shuffle's first `schedule.validation_split` is held out (`held_out_rows`), unless
+    `validation_tokens` (M, T) are given (a text's last 10%). `prepare(fitted)`, if given, runs on the
+    compiled model before fitting (a resumed run restores its optimizer state there). `verbose` None
+    picks `progress_verbosity()`. With several processes each feeds its `shard` of every global batch
+    and all get the same global losses. Returns the history: per-epoch `loss` (and `val_loss`), in
+    nats per sub-pixel.
     """
     from rnn_draw.library.datasets import held_out_rows
     from rnn_draw.library.distribute import feed
 
     width = width_of(network)
-    train, val = held_out_rows(len(tokens), 0 if validation_tokens is not None else validation_split, seed)
+    train, val = held_out_rows(len(tokens), 0 if validation_tokens is not None else schedule.validation_split,
+                                 schedule.seed)
 
     def batches_of(rows, size, shuffle, source=tokens):
-        return lambda: TokenBatches(source[rows], width, size, shuffle, seed, None if labels is None else labels[rows],
+        return lambda: TokenBatches(source[rows], width, size, shuffle, schedule.seed, None if labels is None else labels[rows],
                                     shard, initial_epoch)
 
-    data, steps = feed(batches_of(train, batch_size, True))
-    fitted = fitting_model(network, as_steps(tokens[:1], width)[0].size, learning_rate, clipnorm,
-                           discriminative_weight, log_prior, epochs * (steps or len(data)) if cosine_decay else None)
+    data, steps = feed(batches_of(train, schedule.batch_size, True))
+    decay_steps = schedule.epochs * (steps or len(data)) if schedule.cosine_decay else None
+    fitted = fitting_model(network, as_steps(tokens[:1], width)[0].size, schedule.learning_rate, schedule.clipnorm,
+                           schedule.discriminative_weight, log_prior, decay_steps)
     if prepare:
         prepare(fitted)
     validation, validation_steps = (None, None)
-    validation_batch = max(batch_size, config.VALIDATION_BATCH_SIZE)
+    validation_batch = max(schedule.batch_size, config.VALIDATION_BATCH_SIZE)
     if validation_tokens is not None and len(validation_tokens):
         validation, validation_steps = feed(batches_of(np.arange(len(validation_tokens)), validation_batch, False, validation_tokens))
     elif len(val):
@@ -395,7 +416,7 @@ def train_model(network, tokens, labels=None, epochs=config.EPOCHS, batch_size=c
         validation_data=validation,
         steps_per_epoch=steps,
         validation_steps=validation_steps,
-        epochs=epochs,
+        epochs=schedule.epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # TokenBatches shuffles with its own seeded generator; Keras would reorder batches too
         verbose=progress_verbosity() if verbose is None else verbose,
@@ -605,12 +626,15 @@ def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZ
 # ------------------------------------------------------------------------------------------------
 
 
-def log_priors(manifest, labels):
-    """log p(k) for `labels` from the manifest's training counts; uniform when counts are missing."""
-    counts = np.array([manifest.get("train_counts", {}).get(str(label), 0) for label in labels], dtype=np.float64)
-    if counts.sum() == 0 or (counts == 0).any():
-        return np.full(len(labels), -math.log(len(labels)))
-    return np.log(counts / counts.sum())
+def log_priors(counts):
+    """log p(k) in nats (K,) from each class's count of training images (K,): its share of them, so a
+    class without images gets -inf (never predicted); uniform when no counts are known (folders trained
+    before records kept them). Bayes' rule and hybrid training both take it from here."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        return np.full(len(counts), -math.log(len(counts)))
+    with np.errstate(divide="ignore"):
+        return np.log(counts / counts.sum())
 
 
 def class_log_likelihoods(manifest, models, tokens, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
@@ -647,5 +671,6 @@ def classify(folders, images, uniform_priors=False, batch_size=config.SCORE_BATC
             print(f"scoring with models folder {number + 1} of {len(folders)}", flush=True)
         members.append(class_log_likelihoods(manifest, models, tokens_for(manifest, images, source), batch_size, verbose))
     scores, labels = ensemble.product_of_experts(members)
-    log_prior = np.full(len(labels), -math.log(len(labels))) if uniform_priors else log_priors(folders[0][0], labels)
+    counts = [folders[0][0].get("train_counts", {}).get(str(label), 0) for label in labels]
+    log_prior = log_priors(np.ones(len(labels)) if uniform_priors else counts)
     return bayes_rule(scores, labels, log_prior), scores, labels, log_prior, [member for member, _ in members]

@@ -32,7 +32,8 @@ def trained_weights(initial, tokens, in_parallel):
     with context:
         model = util.create_model(4, units=8)
         model.set_weights(initial)
-        util.train_model(model, tokens, epochs=2, batch_size=8, validation_split=0, learning_rate=0.01, verbose=0)
+        util.train_model(model, tokens, schedule=util.Schedule(epochs=2, batch_size=8, validation_split=0, learning_rate=0.01),
+                         verbose=0)
     return replicas, model.get_weights()
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import util
 from rnn_draw.library import UserError, datasets, folders, read_json, saving
-from rnn_draw.commands import trained, training
+from rnn_draw.commands import checkpoints, trained, training
 
 # --- atomic saves --------------------------------------------------------------------------------
 
@@ -61,9 +61,10 @@ def test_resume_continues_from_the_checkpoint_to_the_requested_epochs(tmp_path):
     options = dict(epochs=4, batch_size=64, verbose=0)
     with pytest.raises(KeyboardInterrupt):
         training.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, callbacks=[InterruptAfter(1)], **options)
-    weights, optimizer, state = saving.read_checkpoint(tmp_path / "model_1.ckpt.npz")
-    assert state["epochs_done"] == 2 and not (tmp_path / "model_1.keras").exists()
-    assert optimizer[0] > 0 and len(optimizer) == 2 + 2 * len(weights)  # Adam: step count, rate, two moments per weight
+    checkpoint = checkpoints.read_checkpoint(tmp_path / "model_1.ckpt.npz")
+    assert checkpoint.state["epochs_done"] == 2 and not (tmp_path / "model_1.keras").exists()
+    # Adam: step count, rate, two moments per weight
+    assert checkpoint.optimizer[0] > 0 and len(checkpoint.optimizer) == 2 + 2 * len(checkpoint.weights)
     training.train_classes(mini.x_train, mini.y_train, [1], tmp_path, setup, resume=True, **options)
     record = json.loads((tmp_path / "model_1.json").read_text())
     assert len(record["history"]["loss"]) == 4  # as many epochs as an uninterrupted run
@@ -86,7 +87,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     assert "--resume" in stdout and "Traceback" not in stderr
-    done = saving.read_checkpoint(folder / "model_2.ckpt.npz")[2]["epochs_done"]
+    done = checkpoints.read_checkpoint(folder / "model_2.ckpt.npz")[2]["epochs_done"]
     assert done >= 1
     result = run_script("train_mnist.py", "--digit", "2", "--models_dir", folder, *TINY_TRAINING[:-4],
                         "--epochs", str(done + 1), "--batch_size", "16", "--resume")

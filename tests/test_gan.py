@@ -12,7 +12,7 @@ from scripted import lines, run_in_process
 from test_failures import InterruptAfter
 
 from rnn_draw.library import folders, gan, saving
-from rnn_draw.commands import adversarial, trained
+from rnn_draw.commands import adversarial, checkpoints, trained
 
 # A GAN that trains in seconds: 8x8 images, narrow networks.
 TINY = ["--data", "mnist-mini", "--num_images", "30", "--epochs", "1", "--batch_size", "32"]
@@ -97,7 +97,7 @@ def test_a_resumed_gan_equals_an_uninterrupted_one(tmp_path):
     train_tiny(tmp_path / "straight", 3)
     with pytest.raises(KeyboardInterrupt):
         train_tiny(tmp_path / "resumed", 3, callbacks=[InterruptAfter(0)])
-    assert saving.read_checkpoint(tmp_path / "resumed" / "model_all.ckpt.npz")[2]["epochs_done"] == 1
+    assert checkpoints.read_checkpoint(tmp_path / "resumed" / "model_all.ckpt.npz")[2]["epochs_done"] == 1
     train_tiny(tmp_path / "resumed", 3, resume=True)
     straight, resumed = (saving.load_model(tmp_path / name / "model_all.keras").get_weights() for name in ("straight", "resumed"))
     for a, b in zip(straight, resumed):

@@ -33,7 +33,8 @@ def test_training_lowers_the_loss(tiny_model):
     images[np.arange(64), :, rng.integers(0, SIZE, 64)] = LEVELS - 1
     tokens = images.reshape(64, -1)
     before = -util.log_likelihood(tiny_model, tokens)[0].mean()
-    history = util.train_model(tiny_model, tokens, epochs=20, batch_size=8, validation_split=0.25, verbose=0)
+    history = util.train_model(tiny_model, tokens, schedule=util.Schedule(epochs=20, batch_size=8, validation_split=0.25),
+                               verbose=0)
     after = -util.log_likelihood(tiny_model, tokens)[0].mean()
     assert set(history) == {"loss", "val_loss"} and len(history["loss"]) == 20
     assert history["loss"][-1] < history["loss"][0]
@@ -103,10 +104,24 @@ def test_classify_separates_a_toy_two_class_problem(tmp_path):
     assert (predictions == labels[test]).mean() >= 0.9
 
 
-def test_log_priors_follow_training_counts_and_default_to_uniform():
-    manifest = {"train_counts": {"0": 30, "1": 10}}
-    np.testing.assert_allclose(np.exp(util.log_priors(manifest, [0, 1])), [0.75, 0.25])
-    np.testing.assert_allclose(np.exp(util.log_priors({}, [0, 1, 2])), [1 / 3] * 3)
+def test_hybrid_training_and_bayes_rule_take_one_prior(tmp_path, monkeypatch):
+    """log p(k): the shares of the training counts, for classification and for hybrid training alike
+    (training once counted a class without images as one image, an unnormalised prior Bayes' rule
+    never used; Bayes' rule went uniform as soon as one class had no count)."""
+    np.testing.assert_allclose(np.exp(util.log_priors([30, 10])), [0.75, 0.25])
+    np.testing.assert_allclose(np.exp(util.log_priors([30, 0, 10])), [0.75, 0, 0.25])
+    np.testing.assert_allclose(np.exp(util.log_priors([0, 0, 0])), [1 / 3] * 3)  # no counts known
+    taken = {}
+    monkeypatch.setattr(util, "train_model", lambda network, tokens, labels, schedule, log_prior, *rest: taken.update(
+        log_prior=log_prior))
+    images = np.random.default_rng(0).integers(0, 256, (8, SIZE, SIZE), dtype=np.uint8)
+    labels = np.array([0, 0, 0, 0, 0, 0, 2, 2])  # class 1 has no images
+    setup = folders.settings("toy", ["a", "b", "c"], target_size=SIZE, max_intensity=3, units=4, conditional=True)
+    training.train_classes(images, labels, [0, 1, 2], tmp_path, setup, epochs=1, discriminative_weight=1.0, verbose=0)
+    np.testing.assert_allclose(np.exp(taken["log_prior"]), [0.75, 0, 0.25])
+    _, _, classes, log_prior, _ = util.classify([trained.load_models(tmp_path)], images[:2])
+    assert classes.tolist() == [0, 2]  # the class without images has no model to classify with
+    np.testing.assert_allclose(log_prior, taken["log_prior"][classes])
 
 
 INTEGER_PATH_CASES = {"per-class": (1, 0), "conditional": (1, 3), "row mode": (SIZE, 0), "conditional rows": (SIZE, 3)}

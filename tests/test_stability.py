@@ -12,7 +12,7 @@ from scripted import run_in_process
 from test_failures import InterruptAfter
 
 from rnn_draw.library import datasets, folders, saving
-from rnn_draw.commands import training
+from rnn_draw.commands import checkpoints, training
 
 HELD_OUT = 0.2
 
@@ -53,8 +53,8 @@ def test_the_best_epoch_is_written_when_the_last_is_worse_also_across_resume(tmp
     folder = tmp_path / "models"
     with pytest.raises(KeyboardInterrupt):  # epochs 2 and 3 spike; stop after epoch 2, resume for epoch 3
         train_spiking(folder, [SpikeFrom(1), InterruptAfter(1)])
-    state = saving.read_checkpoint(folder / "model_1.ckpt.npz")[2]
-    assert state["best_epoch"] == 1 and saving.read_best_weights(folder / "model_1.ckpt.npz") is not None
+    state = checkpoints.read_checkpoint(folder / "model_1.ckpt.npz")[2]
+    assert state["best_epoch"] == 1 and checkpoints.read_checkpoint(folder / "model_1.ckpt.npz").best is not None
     train_spiking(folder, [], resume=True)
     record = json.loads((folder / "model_1.json").read_text())
     losses = record["history"]["val_loss"]

@@ -8,7 +8,8 @@ import numpy as np
 import config
 import util
 from rnn_draw.library import UserError, datasets, folders, gan
-from rnn_draw.commands.training import common_options, fit_checkpointed, start_engines
+from rnn_draw.commands.checkpoints import fit_checkpointed
+from rnn_draw.commands.training import common_options, start_engines
 
 
 def real_spread(images, seed):

@@ -7,6 +7,16 @@ import util
 from rnn_draw.library import UserError, folders, saving
 
 
+def network_shape(manifest):
+    """(width, num_classes) of a folder's recurrent networks, from its manifest (or the settings it
+    will hold): sub-pixels (or characters) per step, and the size of the class input (0 but for a
+    conditional network)."""
+    if folders.is_text(manifest):
+        return 1, 0
+    _, width = util.sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    return width, len(manifest["class_names"]) if manifest["conditional"] else 0
+
+
 def check_structure(path, model, manifest):
     """The network itself must fit the manifest: its levels, row width and class input (a GAN's
     generator: its noise and image sizes)."""
@@ -18,12 +28,11 @@ def check_structure(path, model, manifest):
             raise UserError(f"{path}: the generator maps noise {found[0]} to images {found[1]}, "
                             f"{config.MANIFEST} implies {wanted[0]} to {wanted[1]}")
         return
-    width = 1 if folders.is_text(manifest) else util.sequence_shape(manifest["target_size"], manifest["channels"],
-                                                                      manifest["mode"])[1]
+    width, num_classes = network_shape(manifest)
     expected = {
         "levels": (util.levels_of(model), manifest["levels"]),
         "sub-pixels per step": (util.width_of(model), width),
-        "class inputs": (util.num_classes_of(model), len(manifest["class_names"]) if manifest["conditional"] else 0),
+        "class inputs": (util.num_classes_of(model), num_classes),
     }
     for what, (found, wanted) in expected.items():
         if found != wanted:

@@ -2,114 +2,26 @@
 epoch with its optimizer state, resumable, saved with its record when done."""
 
 import contextlib
-import math
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 import config
 import util
-from rnn_draw.library import UserError, datasets, folders, quiet, saving, sizes, text, write_json
+from rnn_draw.library import UserError, datasets, folders, quiet, sizes, text
 from rnn_draw.commands import cli, multihost, trained
+from rnn_draw.commands.checkpoints import fit_checkpointed
 from rnn_draw.library.distribute import data_parallel, use_deterministic_kernels, use_mixed_precision
 
 with quiet.backend_import():  # imported already by util; quietly, in any case
     import keras
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """After every epoch, writes the network's weights, the fitted model's optimizer state and the
-    history so far into one file, atomically: what `--resume` continues from. The history also
-    counts the training seconds so far (`seconds`: for curves of loss against time) and the epoch's
-    learning rate. Epochs whose loss
-    or weights are not finite numbers are never checkpointed: training stops and the last good one stays.
-
-    Where a validation loss is reported, the weights of the epoch with the lowest one are kept too
-    (`best_weights`, `best_epoch`, counting from 1), in the checkpoint as well, so a resumed run still
-    knows them: the model written at the end is the best epoch's, not the last's."""
-
-    def __init__(self, path, network, state, write=True):
-        super().__init__()
-        self.path, self.network, self.write = path, network, write  # write False: not the job's writer
-        self.history = {key: list(values) for key, values in state.get("history", {}).items()}
-        self.best_epoch, self.best_val_loss = state.get("best_epoch"), state.get("best_val_loss")
-        self.best_weights = None
-        if self.best_epoch:
-            self.best_weights = saving.read_best_weights(path) or network.get_weights()
-        self.went_nan = False
-        self.started = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {key: float(value) for key, value in (logs or {}).items()}
-        weights = self.network.get_weights()
-        if not all(map(math.isfinite, logs.values())) or not saving.all_finite(weights):
-            self.went_nan = True
-            self.model.stop_training = True
-            return
-        so_far = (self.history.get("seconds") or [0.0])[-1]
-        logs["seconds"] = round(so_far + time.monotonic() - self.started, 2)
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))  # this epoch's
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-        if "val_loss" in logs and (self.best_val_loss is None or logs["val_loss"] < self.best_val_loss):
-            self.best_epoch, self.best_val_loss, self.best_weights = epoch + 1, logs["val_loss"], weights
-        state = {"epochs_done": epoch + 1, "history": self.history}
-        if self.best_epoch:
-            state.update(best_epoch=self.best_epoch, best_val_loss=self.best_val_loss)
-        best_apart = self.best_weights if self.best_epoch and self.best_epoch != epoch + 1 else None
-        saving.save_checkpoint(self.path, weights, self.model.optimizer, state, self.write, best_apart)
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Stops training after the epoch past which another epoch would exceed `minutes` of training
-    (the checkpoint's count of seconds, resumed runs included): a budget of time, not of epochs."""
-
-    def __init__(self, minutes, checkpoint):
-        super().__init__()
-        self.seconds, self.checkpoint = minutes * 60, checkpoint
-
-    def on_epoch_end(self, epoch, logs=None):
-        done = self.checkpoint.history.get("seconds", [])
-        last = done[-1] - (done[-2] if len(done) > 1 else 0) if done else 0
-        if done and done[-1] + last > self.seconds:
-            print(f"time limit: {done[-1] / 60:.1f} of {self.seconds / 60:g} minutes trained; another epoch would "
-                  "pass the limit, so training stops here", flush=True)
-            self.model.stop_training = True
-
-
-def start_of(models_dir, label, setup, network, resume, init_from):
-    """(state, prepare) for a class's training: the checkpoint's state and a function that gives the
-    fitted model its optimizer state (`--resume`), or a fresh start, from `init_from`'s finished
-    model of the class if given (fine-tuning)."""
-    path = folders.checkpoint_path(models_dir, label)
-    if resume and path.is_file():
-        weights, optimizer_variables, state = saving.read_checkpoint(path)
-        network.set_weights(weights)
-        return state, lambda fitted: saving.restore_optimizer(fitted, optimizer_variables, path)
-    if init_from:
-        folders.check_settings(Path(init_from) / config.MANIFEST, folders.read_manifest(init_from), setup)
-        start = trained.load_checked(folders.model_path(init_from, label), setup)
-        network.set_weights(start.get_weights())
-    return {}, None
-
-
-def label_name(setup, label):
-    """How progress lines name a model: its class, "all classes", or a lone text's name."""
-    if label is None:
-        return "all classes"
-    lone_text = setup.get("kind") == "text" and len(setup["class_names"]) == 1
-    return setup["dataset"] if lone_text else f"class {setup['class_names'][label]}"
-
-
 def check_memory(setup, batch_size):
-    steps, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
-    num_classes = len(setup["class_names"]) if setup["conditional"] else 0
+    steps, _ = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
+    width, num_classes = trained.network_shape(setup)
     sizes.require(
         sizes.training_bytes(setup["cell"], setup["units"], setup["layers"], width * setup["levels"] + num_classes,
                              width * setup["levels"], batch_size, steps),
@@ -129,7 +41,7 @@ def train_classes(images, labels, classes, models_dir, setup, **options):
     groups = [(None, np.isin(labels, list(classes)))] if one_model else [(k, labels == k) for k in classes]
     for label, chosen in groups:
         if not chosen.any():
-            raise UserError(f"no training images of {label_name(setup, label)} in the data")
+            raise UserError(f"no training images of {folders.label_name(setup, label)} in the data")
     manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
     for label, chosen in groups:
         tokens = util.to_tokens(images[chosen], setup["target_size"], setup["max_intensity"], setup["mode"])
@@ -152,7 +64,7 @@ def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH
         splits[label] = [text.windows(text.encode(train, setup["vocabulary"]), seq_length),
                          text.windows(validation, max(1, min(config.TEXT_VALIDATION_WINDOW, len(validation))))]
         if not len(splits[label][0]):
-            raise UserError(f"{label_name(setup, label)}: its text is shorter than one window of --seq_length {seq_length}")
+            raise UserError(f"{folders.label_name(setup, label)}: its text is shorter than one window of --seq_length {seq_length}")
     manifest = folders.open_manifest(models_dir, setup, options.get("write", True))
     for label, (train, validation) in splits.items():
         counts = np.zeros(len(setup["class_names"]), np.int64)
@@ -162,19 +74,23 @@ def train_texts(corpus, classes, models_dir, setup, seq_length=config.SEQ_LENGTH
 
 
 def train_one(models_dir, label, setup, tokens, labels, counts, early_stopping=None, lr_patience=None, callbacks=(),
-              resume=False, record=None, init_from=None, write=True, max_minutes=None, **train_options):
+              resume=False, record=None, init_from=None, write=True, max_minutes=None, validation_tokens=None,
+              shard=(0, 1), verbose=None, **schedule):
     """Train and save one model on `tokens` (N, T[, width]) (with `labels` (N,) if conditional), through
-    `fit_checkpointed` (which takes `resume`, `record`, `init_from`, `write`, `max_minutes`). `early_stopping` is a patience in epochs on the validation
-    loss; `lr_patience` the epochs without a better validation loss after which the learning rate is
-    cut (the rate lives in the optimizer's state, so a resumed run goes on at the rate it had
-    reached). `train_options` go to `util.train_model`.
+    `fit_checkpointed` (which takes `resume`, `record`, `init_from`, `write`, `max_minutes`).
+    `early_stopping` is a patience in epochs on the validation loss; `lr_patience` the epochs without a
+    better validation loss after which the learning rate is cut (the rate lives in the optimizer's
+    state, so a resumed run goes on at the rate it had reached). `schedule` holds the fields of
+    `util.Schedule` (epochs, batch_size, learning_rate...); the prior of hybrid training is
+    `util.log_priors(counts)`, Bayes' rule's own.
     """
-    name = label_name(setup, label)
+    schedule = util.Schedule(**schedule)
+    name = folders.label_name(setup, label)
     network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
-                                *network_shape(setup))
+                                *trained.network_shape(setup))
     guards = []
-    if (early_stopping or lr_patience) and train_options.get("validation_tokens") is None and not datasets.num_held_out(
-            len(tokens), train_options.get("validation_split", config.VALIDATION_SPLIT)):
+    if (early_stopping or lr_patience) and validation_tokens is None and not datasets.num_held_out(
+            len(tokens), schedule.validation_split):
         print(f"note: {name} has too few images to hold any out at this --validation_split; "
               "--early_stopping and --lr_patience are off for it", flush=True)
     else:
@@ -185,67 +101,11 @@ def train_one(models_dir, label, setup, tokens, labels, counts, early_stopping=N
                                                             min_lr=config.MIN_LEARNING_RATE, verbose=1))
 
     def fit(initial_epoch, fit_callbacks, prepare):
-        util.train_model(network, tokens, labels, initial_epoch=initial_epoch, callbacks=fit_callbacks,
-                         log_prior=np.log(np.maximum(counts, 1) / counts.sum()), prepare=prepare, **train_options)
+        util.train_model(network, tokens, labels, schedule, util.log_priors(counts), validation_tokens, initial_epoch,
+                         fit_callbacks, prepare, shard, verbose)
 
     fit_checkpointed(models_dir, label, setup, network, fit, counts, f"{len(tokens)} {unit_of(setup)}",
                      resume, guards + list(callbacks), record, init_from, write, max_minutes)
-
-
-def fit_checkpointed(models_dir, label, setup, network, fit, counts, what, resume=False, callbacks=(), record=None,
-                     init_from=None, write=True, max_minutes=None, saved=None):
-    """Run `fit(initial_epoch, callbacks, prepare)`, which trains `network` (any model's weights), with
-    every epoch checkpointed (`EpochCheckpoint`), then save `saved` (default: the network) with its
-    record (`record` and the class counts `counts` (K,) joined) and remove the checkpoint.
-
-    With `resume`, a checkpoint there is continued (optimizer state included) up to the requested
-    epochs, and a model already done is skipped. `max_minutes` is a budget of training time
-    (`TimeLimit`). `init_from` is a models folder of the same settings whose finished model gives the
-    starting weights (fine-tuning). A model whose weights stop being finite numbers is never saved:
-    the file already there stays. With `write` False (every process of a multi-process job but the
-    first) nothing is written. `what` says in the first progress line what it trains on.
-    """
-    name = label_name(setup, label)
-    checkpoint_file, model_file = folders.checkpoint_path(models_dir, label), folders.model_path(models_dir, label)
-    if resume and not checkpoint_file.is_file() and model_file.is_file():
-        print(f"{name}: already trained, skipped (--resume)", flush=True)
-        return
-    state, prepare = start_of(models_dir, label, setup, network, resume, init_from)
-    print(f"{name}: {what}" + (f", resuming after epoch {state['epochs_done']}" if state else ""), flush=True)
-    checkpoint = EpochCheckpoint(checkpoint_file, network, state, write)
-    guards = [checkpoint, keras.callbacks.TerminateOnNaN()] + ([TimeLimit(max_minutes, checkpoint)] if max_minutes else [])
-    try:
-        fit(state.get("epochs_done", 0), guards + list(callbacks), prepare)
-    except KeyboardInterrupt:
-        done = saving.read_checkpoint(checkpoint_file)[2]["epochs_done"] if checkpoint_file.is_file() else 0
-        print(f"\ninterrupted: {name} has {done} epoch(s) saved in {checkpoint_file}; "
-              "run the same command with --resume to continue", flush=True)
-        raise
-    if checkpoint.went_nan or not saving.all_finite(network.get_weights()):
-        kept = f"; {model_file} was left as it was" if model_file.is_file() else ""
-        last = f"; the last good epoch is in {checkpoint_file}" if checkpoint_file.is_file() else ""
-        raise UserError(f"{name}: training diverged (the loss or the weights became NaN or infinite), so nothing was "
-                        f"saved{kept}{last}. Try a smaller --learning_rate or --clipnorm 1")
-    if checkpoint.best_weights is not None:  # the epoch with the lowest validation loss, not the last
-        network.set_weights(checkpoint.best_weights)
-    saving.save_model(network if saved is None else saved, model_file, write)
-    if write:
-        write_json(folders.record_path(models_dir, label), {
-            **(record or {}),
-            **({"best_epoch": checkpoint.best_epoch} if checkpoint.best_epoch else {}),
-            "train_counts": {str(k): int(n) for k, n in enumerate(counts) if n},
-            "history": checkpoint.history,
-            "settings": setup,
-        })
-        checkpoint_file.unlink(missing_ok=True)
-
-
-def network_shape(setup):
-    """(width, num_classes) of a folder's networks: sub-pixels per step and the class input's size."""
-    if setup.get("kind") == "text":
-        return 1, 0
-    _, width = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
-    return width, len(setup["class_names"]) if setup["conditional"] else 0
 
 
 def unit_of(setup):

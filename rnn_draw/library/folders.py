@@ -68,17 +68,20 @@ def model_name(label):
     return "model_all" if label is None else f"model_{label}"
 
 
+def label_name(setup, label):
+    """How progress lines name a model: its class, "all classes", or a lone text's name."""
+    if label is None:
+        return "all classes"
+    lone_text = setup.get("kind") == "text" and len(setup["class_names"]) == 1
+    return setup["dataset"] if lone_text else f"class {setup['class_names'][label]}"
+
+
 def model_path(models_dir, label):
     return Path(models_dir) / f"{model_name(label)}.keras"
 
 
 def record_path(models_dir, label):
     return Path(models_dir) / f"{model_name(label)}.json"
-
-
-def checkpoint_path(models_dir, label):
-    """The one file of a class's last epoch checkpoint: weights, optimizer state and training state."""
-    return Path(models_dir) / f"{model_name(label)}.ckpt.npz"
 
 
 def read_checked(path, kind):
