@@ -109,6 +109,9 @@ def describe_fault(error):
     """(exit code, one-line message) for an exception that reached the top of a script."""
     if isinstance(error, UserError):
         return 2, str(error)
+    if isinstance(error, ModuleNotFoundError):  # the script was run by a Python without the project's packages
+        return 2, (f"this Python ({sys.executable}) has no module {error.name!r}: run the scripts with the project's "
+                   "environment, .venv/bin/python (`make venv` makes it), or pip install -r requirements.txt")
     name, text = type(error).__name__, " ".join(str(error).split())
     if isinstance(error, MemoryError) or name in ("ResourceExhaustedError", "OutOfMemoryError") or "RESOURCE_EXHAUSTED" in text:
         return 1, ("out of memory: this request needs more memory than the machine has; use smaller settings "
@@ -146,6 +149,9 @@ def run_cli(main):
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted; everything finished before now is saved", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader of our output left (`| head`): nothing to say, and no one to say it to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        code = 1
     except SystemExit as exit_:  # argparse's errors and --help: as they are
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
         raise
