@@ -19,13 +19,11 @@ calls. Keras 3, backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 import dataclasses
 import functools
 import math
-import sys
-import time
 
 import numpy as np
 
 import config
-from rnn_draw.library import UserError, batches, ensemble, quiet, sizes, text
+from rnn_draw.library import UserError, batches, ensemble, progress, quiet, reports, sizes, text
 from rnn_draw.library.datasets import to_grayscale
 
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
@@ -40,7 +38,10 @@ quiet.quiet_loggers()
 
 
 def shrink(image, target_size):
-    """Resize one image (H, W) or (H, W, C) to (target_size, target_size[, C]) floats in [0, 1]."""
+    """Resize one image (H, W) or (H, W, C) to (target_size, target_size[, C]) floats in [0, 1].
+
+    The tutorial's function, kept for its readers (and tested): the scripts shrink whole arrays at once
+    with `shrink_all`."""
     return shrink_all(image[None], target_size)[0]
 
 
@@ -113,9 +114,10 @@ def as_steps(tokens, width):
 def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX_INTENSITY):
     """The tutorial's contract: one-hot sequences (N, T + 1, levels) with a zero start vector in front.
 
-    `seq[:, :-1]` are the network inputs and `seq[:, 1:]` the one-hot targets. Kept for readers of
-    the tutorial: training and scoring stream integer `to_tokens` instead, levels times smaller, and
-    make the same inputs inside the compiled model (`network_inputs`).
+    `seq[:, :-1]` are the network inputs and `seq[:, 1:]` the one-hot targets. The tutorial's function,
+    kept for its readers (and tested against `network_inputs`); no script calls it: training and
+    scoring stream integer `to_tokens` instead, levels times smaller, and make the same inputs inside
+    the compiled model (`network_inputs`).
     """
     one_hot = np.eye(max_intensity + 1, dtype=np.float32)[to_tokens(images, target_size, max_intensity)]
     return np.concatenate([np.zeros_like(one_hot[:, :1]), one_hot], axis=1)
@@ -291,11 +293,6 @@ def likelihood_of(network):
 # ------------------------------------------------------------------------------------------------
 
 
-def progress_verbosity():
-    """Keras's `verbose`: live bars in a terminal, one line per epoch (or chunk) in a log file or a pipe."""
-    return 1 if sys.stdout.isatty() else 2
-
-
 class TokenBatches(batches.ShuffledBatches):
     """Streams ((tokens (B, steps, width) int32, labels (B,) int32), labels) batches from uint8
     tokens (N, T[, width]): indexing only, nothing per level on the host.
@@ -384,7 +381,7 @@ def train_model(network, tokens, labels=None, schedule=Schedule(), log_prior=Non
     seeded shuffle's first `schedule.validation_split` is held out (`held_out_rows`), unless
     `validation_tokens` (M, T) are given (a text's last 10%). `prepare(fitted)`, if given, runs on the
     compiled model before fitting (a resumed run restores its optimizer state there). `verbose` None
-    picks `progress_verbosity()`. With several processes each feeds its `shard` of every global batch
+    picks `progress.verbosity()`. With several processes each feeds its `shard` of every global batch
     and all get the same global losses. Returns the history: per-epoch `loss` (and `val_loss`), in
     nats per sub-pixel.
     """
@@ -419,7 +416,7 @@ def train_model(network, tokens, labels=None, schedule=Schedule(), log_prior=Non
         epochs=schedule.epochs,
         initial_epoch=initial_epoch,
         shuffle=False,  # TokenBatches shuffles with its own seeded generator; Keras would reorder batches too
-        verbose=progress_verbosity() if verbose is None else verbose,
+        verbose=progress.verbosity() if verbose is None else verbose,
         callbacks=list(callbacks),
     )
     return {name: [float(value) for value in values] for name, values in history.history.items()}
@@ -501,21 +498,6 @@ def sampler_for(model, temperature):
     return Sampler(model, temperature)
 
 
-PROGRESS_SECONDS = 10  # long work says how far it is at most this often
-
-
-def chunks(total, size, what, verbose=0):
-    """Start indices of `total` items in chunks of `size`. With `verbose`, work that takes several
-    chunks says how far it is, a line at most every PROGRESS_SECONDS (a log gets lines, not a bar)."""
-    last = time.monotonic()
-    for start in range(0, total, size):
-        yield start
-        done = min(start + size, total)
-        if verbose and size < total and (time.monotonic() - last >= PROGRESS_SECONDS or done == total):
-            print(f"{what}: {done}/{total}", flush=True)
-            last = time.monotonic()
-
-
 def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=None, prefix=None, keep=0,
                   with_probs=False, verbose=0):
     """Draw `num_images` token sequences of `steps` steps from `model`, in as few compiled calls as
@@ -531,17 +513,15 @@ def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=No
     width, levels, num_classes = width_of(model), levels_of(model), num_classes_of(model)
     if num_classes and label is None:
         raise UserError("this is a class-conditional model: say which class to sample")
-    sizes.require(num_images * steps * width * (2 + (4 * levels if with_probs else 0)), f"drawing {num_images} images")
+    sizes.require(sizes.sampling_bytes(num_images, steps, width, levels if with_probs else 0), f"drawing {num_images} images")
     rng = np.random.default_rng(seed)
     kept = (np.arange(steps * width).reshape(1, steps, width) < keep).astype(np.float32)
     tokens = np.empty((num_images, steps, width), np.uint8 if levels <= 256 else np.int32)
     probs = np.empty((num_images, steps, width, levels) if with_probs else (0,), np.float32)
-    # What the scan keeps per image and step, float32: its carry (a one-hot and a distribution per
-    # sub-pixel, the cells' states), once as output and once in flight.
     sampler = sampler_for(model, temperature)
     state_floats = sum(size for cell in sampler.cells for size in Sampler._state_sizes(cell))
-    chunk = sizes.per_call(2 * 4 * steps * (2 * width * levels + width + state_floats), num_images)
-    for start in chunks(num_images, chunk, "drawn", verbose):
+    chunk = sizes.sampled_per_call(steps, width, levels, state_floats, num_images)
+    for start in progress.chunks(num_images, chunk, "drawn", verbose):
         count = min(chunk, num_images - start)
         shape = (count, steps, width)
         forced = np.zeros(shape, np.int32) if prefix is None else np.asarray(prefix[start : start + count], np.int32).reshape(shape)
@@ -567,7 +547,8 @@ def complete(model, images, keep_pixels, num_completions, manifest, temperature=
     first keep_pixels pixels are the given ones, exactly, and the rest drawn given them.
     """
     steps, width = sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
-    sizes.require(len(images) * num_completions * steps * width * 3, f"{len(images)} x {num_completions} completions")
+    sizes.require(sizes.completion_bytes(len(images) * num_completions, steps, width),
+                  f"{len(images)} x {num_completions} completions")
     prefix = np.repeat(np.asarray(images).reshape(len(images), steps, width), num_completions, axis=0)
     keep = keep_pixels * manifest["channels"]
     tokens = sample_tokens(model, len(prefix), steps, temperature, seed, label, prefix, keep, verbose=verbose)
@@ -593,9 +574,6 @@ def continue_text(model, prime, length, num_samples=1, temperature=1.0, seed=Non
 # ------------------------------------------------------------------------------------------------
 
 
-PAD_TO = 64  # padded texts are cut to a multiple of this many steps: few shapes, little padding
-
-
 def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZE, verbose=0):
     """Per-image log p(x) under `model` for tokens (N, T) or (N, steps, width) or level images
     (or texts of several lengths: token ids padded with -1, `rnn_draw.library.text.padded`).
@@ -607,18 +585,17 @@ def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZ
     width, levels = width_of(model), levels_of(model)
     tokens = as_steps(tokens, width)
     units = sum(layer.units for layer in recurrent_layers(model))
-    # float32 on the device, per image: the one-hot inputs and the logits, and the cells' outputs.
-    batch_size = sizes.per_call(4 * tokens[0].size * (3 * levels + 2 * units // width), batch_size)
+    batch_size = sizes.scored_per_call(tokens[0].size, width, levels, units, batch_size)
     labels = np.zeros(len(tokens), np.int32) if labels is None else np.asarray(labels, np.int32)
     scorer = likelihood_of(model)
     dims = (tokens >= 0).sum(axis=(1, 2)) if tokens.dtype.kind == "i" else np.full(len(tokens), tokens[0].size)
     order = np.argsort(dims, kind="stable")  # texts of like lengths together: less padding to compute
     nats = np.empty(len(tokens), dtype=np.float64)
-    for start in chunks(len(tokens), batch_size, "scored", verbose):
+    for start in progress.chunks(len(tokens), batch_size, "scored", verbose):
         rows = order[start : start + batch_size]
-        steps = min(tokens.shape[1], -(-dims[rows].max() // (PAD_TO * width)) * PAD_TO)  # a few shapes to compile
+        steps = text.steps_to_score(dims[rows].max(), width, tokens.shape[1])
         nats[rows] = np.asarray(scorer.predict_on_batch((tokens[rows, :steps].astype(np.int32), labels[rows])))
-    return nats, -nats / (np.maximum(dims, 1) * math.log(2))
+    return nats, reports.bits_per_dimension(-nats, np.maximum(dims, 1))
 
 
 # ------------------------------------------------------------------------------------------------

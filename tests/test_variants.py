@@ -9,7 +9,7 @@ from conftest import LEVELS, SIZE
 
 import config
 import util
-from rnn_draw.library import UserError, folders, pictures, sizes
+from rnn_draw.library import UserError, folders, pictures, progress, sizes
 
 
 def full_forward_probs(model, tokens, conditions=None):
@@ -94,7 +94,7 @@ def test_long_sampling_and_scoring_print_a_line_per_chunk(monkeypatch, capsys):
     keras.utils.set_random_seed(0)
     model = util.create_model(LEVELS, units=8)
     monkeypatch.setattr(sizes, "CHUNK_BYTES", 60_000)  # a few images per call
-    monkeypatch.setattr(util, "PROGRESS_SECONDS", 0)  # a line for every chunk
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0)  # a line for every chunk
     tokens = util.sample_tokens(model, 40, SIZE * SIZE, seed=0, verbose=2)
     drawn = [line for line in capsys.readouterr().out.splitlines() if line.startswith("drawn: ")]
     assert len(drawn) > 2 and drawn[-1] == "drawn: 40/40"

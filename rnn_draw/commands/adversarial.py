@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 
 import config
-import util
-from rnn_draw.library import UserError, datasets, folders, gan
+from rnn_draw.library import UserError, datasets, folders, gan, progress
 from rnn_draw.commands.checkpoints import fit_checkpointed
 from rnn_draw.commands.training import common_options, start_engines
 
@@ -34,7 +33,7 @@ def train_gan(images, labels, models_dir, setup, epochs, batch_size, learning_ra
             prepare(pair)
         pair.fit(gan.ImageBatches(images, labels, batch_size, setup["noise_size"], seed, epochs_done=initial_epoch),
                  epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-                 verbose=util.progress_verbosity() if verbose is None else verbose,
+                 verbose=progress.verbosity() if verbose is None else verbose,
                  callbacks=[*fit_callbacks, watch, *callbacks])
 
     counts = np.bincount(labels, minlength=len(setup["class_names"]))

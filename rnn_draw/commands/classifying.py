@@ -9,7 +9,8 @@ import numpy as np
 import config
 import util
 from rnn_draw.commands import cli, trained
-from rnn_draw.library import UserError, datasets, ensemble, folders, pictures, reports, text, write_json
+from rnn_draw.library import UserError, datasets, ensemble, folders, pictures, progress, reports, text, write_json
+
 
 def load_folder(models_dir):
     """(manifest, models) of one folder that can classify."""
@@ -140,7 +141,7 @@ def classify(args):
     ensemble.check_same_classes(manifests, args.models_dir)
     images, labels = only_trained(args, loaded, *split_images(args, manifests[0]))
     predictions, scores, classes, prior, members = util.classify(
-        loaded, images, args.uniform_priors, args.batch_size, util.progress_verbosity(), args.data or manifests[0]["dataset"])
+        loaded, images, args.uniform_priors, args.batch_size, progress.verbosity(), args.data or manifests[0]["dataset"])
     report = reports.classification_report(manifests[0], labels, predictions, scores, classes)
     report["split"] = args.split
     if len(loaded) > 1:  # the sum of the members' log-likelihoods is no likelihood: report each member's

@@ -9,7 +9,8 @@ import numpy as np
 import config
 import util
 from rnn_draw.commands import cli, trained
-from rnn_draw.library import UserError, atomic_write, datasets, folders, gan, pictures, text
+from rnn_draw.library import UserError, atomic_write, datasets, folders, gan, pictures, progress, text
+
 
 def output_path(args, stem, index=None, suffix=".png"):
     """--out (numbered when one call writes several; a folder gets STEM inside), else generated/STEM[_INDEX].png."""
@@ -33,10 +34,11 @@ def samples(manifest, model, count, temperature, seed, label):
     if folders.is_gan(manifest):
         return gan.draw(model, count, seed, None if label is None else [label] * count)
     return util.sample(model, count, manifest, temperature, seed, condition(manifest, label),
-                       verbose=util.progress_verbosity())
+                       verbose=progress.verbosity())
 
 
 def draw_grid(args, manifest, model, label):
+    """A --grid_size square of new samples of class `label` as a PNG (and, with --gif, its drawing)."""
     name = class_name(manifest, label)
     frames = manifest["target_size"] + 1 if args.gif else 1
     pictures.check_fits(args.grid_size**2, args.grid_size, args.output_size, manifest["channels"], frames)
@@ -84,7 +86,7 @@ def draw_completions(args, manifest, model, label, images_of=None):
     truth = images_to_complete(args, manifest, label if images_of is None else images_of)
     completions = util.complete(
         model, truth, keep, args.completions, manifest, args.temperature, args.seed, condition(manifest, label),
-        verbose=util.progress_verbosity(),
+        verbose=progress.verbosity(),
     )
     to_pictures = functools.partial(util.dequantize, max_intensity=manifest["max_intensity"])
     written = []
@@ -128,7 +130,7 @@ def write_texts(args, manifest, models, labels):
     written = []
     for label in labels:
         drawn = util.continue_text(models[label], tokens, args.length, args.samples, args.temperature, args.seed,
-                                   verbose=util.progress_verbosity())
+                                   verbose=progress.verbosity())
         texts = [prime + text.decode(row, manifest["vocabulary"]) for row in drawn]
         name = manifest["class_names"][label]
         out = output_path(args, f"text_of_{manifest['dataset'] if len(manifest['class_names']) == 1 else name}", suffix=".txt")

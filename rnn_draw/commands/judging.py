@@ -10,6 +10,7 @@ import util
 from rnn_draw.commands.drawing import class_name, output_path, samples
 from rnn_draw.library import datasets, frechet, judge, write_json
 
+
 def real_images(args, manifest):
     """The data set's images: (data set, (training level images, labels), (test level images, labels)),
     the level images as the models see them."""
@@ -31,7 +32,8 @@ def frechet_reference(manifest, dataset, labels, count):
     def real(images, truth):
         return (images[np.isin(truth, chosen)] if chosen else images)[:count]
 
-    return network, *frechet.reference(network, real(dataset.x_test, dataset.y_test), real(dataset.x_train, dataset.y_train))
+    test, floor = frechet.reference(network, real(dataset.x_test, dataset.y_test), real(dataset.x_train, dataset.y_train))
+    return network, test, floor
 
 
 def frechet_of(manifest, dataset, reference, drawn):

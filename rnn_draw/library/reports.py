@@ -2,6 +2,7 @@
 likelihood of the true class, as a dict (written as JSON) and as the text the classification script prints."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -16,6 +17,12 @@ def wilson_interval(successes, trials, z=1.959964):
     return centre - half, centre + half
 
 
+def bits_per_dimension(nll_nats, dims):
+    """A negative log-likelihood in nats over `dims` dimensions (sub-pixels or characters) as bits per
+    dimension; arrays go element by element."""
+    return nll_nats / (dims * math.log(2))
+
+
 def classification_report(manifest, truth, predictions, scores, classes, dims=None):
     """Accuracy (with a 95% interval), per-class accuracy, confusion matrix and the test NLL under
     the true class (nats per image or text, and bits per dimension or character), as a dict.
@@ -23,14 +30,16 @@ def classification_report(manifest, truth, predictions, scores, classes, dims=No
     from sklearn.metrics import confusion_matrix
 
     names = [manifest["class_names"][label] for label in classes]
-    matrix = confusion_matrix(truth, predictions, labels=classes)
+    with warnings.catch_warnings():  # one class scored (--only_trained_classes): its matrix is 1x1, as meant
+        warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+        matrix = confusion_matrix(truth, predictions, labels=classes)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     column = {label: index for index, label in enumerate(classes)}
     scored = np.array([label in column for label in truth])
     true_nats = -scores[scored.nonzero()[0], [column[label] for label in truth[scored]]]
     if dims is None:
         dims = np.full(len(truth), manifest["target_size"] ** 2 * manifest["channels"])
-    per_dim = true_nats.sum() / (np.asarray(dims)[scored].sum() * math.log(2)) if len(true_nats) else None
+    per_dim = bits_per_dimension(true_nats.sum(), np.asarray(dims)[scored].sum()) if len(true_nats) else None
     correct = int((truth == predictions).sum())
     return {
         "num_images": int(len(truth)),

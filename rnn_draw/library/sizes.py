@@ -70,6 +70,30 @@ def per_call(bytes_per_item, wanted):
     return max(1, min(wanted, CHUNK_BYTES // max(1, bytes_per_item)))
 
 
+def sampling_bytes(num_images, steps, width, levels_kept=0):
+    """Host memory (bytes) for drawing `num_images` sequences of `steps` x `width` sub-pixels: their
+    tokens and uniforms, and with `levels_kept` the distribution each sub-pixel came from (float32)."""
+    return num_images * steps * width * (2 + 4 * levels_kept)
+
+
+def completion_bytes(num_sequences, steps, width):
+    """Host memory (bytes) for completing: the prefixes repeated, the tokens drawn and the images made."""
+    return num_sequences * steps * width * 3
+
+
+def sampled_per_call(steps, width, levels, state_floats, wanted):
+    """Sequences one compiled sampling call may draw: what its scan keeps per sequence and step, float32
+    (its carry: a one-hot and a distribution per sub-pixel, the cells' `state_floats`), once as output
+    and once in flight."""
+    return per_call(2 * 4 * steps * (2 * width * levels + width + state_floats), wanted)
+
+
+def scored_per_call(sub_pixels, width, levels, units, wanted):
+    """Sequences of `sub_pixels` one compiled scoring call may take: float32 on the device, per
+    sequence, the one-hot inputs and the logits, and the cells' outputs (`units` over all layers)."""
+    return per_call(4 * sub_pixels * (3 * levels + 2 * units // width), wanted)
+
+
 def training_bytes(cell, units, num_layers, input_width, output_width, batch_size, steps):
     """A rough upper estimate of training memory (bytes, float32): weights, gradients and Adam's two
     moments, plus what backpropagation keeps per step (gate activations, inputs, outputs)."""

@@ -136,6 +136,15 @@ def split_for_validation(text, fraction=config.TEXT_VALIDATION):
     return text[:cut], text[cut:]
 
 
+PAD_TO = 64  # padded texts are scored cut to a multiple of this many steps: few shapes, little padding
+
+
+def steps_to_score(longest, width, available):
+    """Steps of a batch of padded sequences to score: enough for its `longest` (in tokens), rounded up
+    to a multiple of PAD_TO steps (a few shapes to compile), at most the `available` steps."""
+    return min(available, -(-longest // (PAD_TO * width)) * PAD_TO)
+
+
 def padded(sequences, length=None):
     """Token id sequences of any lengths -> (N, length) int32 with -1 after each sequence's end."""
     length = length or max(len(sequence) for sequence in sequences)
