@@ -40,6 +40,13 @@ def test_the_library_imports_neither_util_nor_the_orchestration_above_it(path):
     assert not above, f"{path.name} imports {above}"
 
 
+def test_nothing_imports_a_script():
+    """The scripts are the top layer: what they do lives in rnn_draw/commands, which anything may reuse."""
+    scripts = {script.removesuffix(".py") for script in SCRIPTS}
+    for path in [REPO / "util.py", *REPO.glob("rnn_draw/**/*.py"), *REPO.glob("bench/*.py"), *REPO.glob("tests/*.py")]:
+        assert not imported_modules(path) & scripts, path
+
+
 def test_importing_util_loads_nothing_above_it():
     code = "import sys, util; print([m for m in sys.modules if m.startswith('rnn_draw.commands') or m in %r])" % (
         [script.removesuffix(".py") for script in SCRIPTS],)
