@@ -81,22 +81,24 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_configure(config):
     # Keras 3.15's TensorFlow backend calls np.array(tensor, copy=False); numpy 2 warns each time.
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
-    config.addinivalue_line("markers", "backend: depends on the Keras backend; `make test` runs it under JAX too")
+    config.addinivalue_line("markers", "backend: depends on the Keras backend; `make test` runs it under JAX and PyTorch too")
     # Each row of tests/test_errors.py's table of bad inputs carries this marker; the summary counts them.
     config.addinivalue_line("markers", "bad_input: one bad input fed to a script; counted at the end of the run")
 
 
-# --- the backend-sensitive tests, run again under JAX ---------------------------------------------
+# --- the backend-sensitive tests, run again under JAX and PyTorch ---------------------------------
 # `make test` runs the whole suite on the default backend (TensorFlow), then `pytest -m backend` with
-# KERAS_BACKEND=jax: the tests whose outcome depends on the backend's numerics, compilation or saving,
-# chosen to run in about two minutes on 2 CPU cores. Module -> its marked tests (None: all of them).
-# Scripts a test starts inherit KERAS_BACKEND, so they run under JAX too.
+# KERAS_BACKEND=jax and again with KERAS_BACKEND=torch: the tests whose outcome depends on the
+# backend's numerics, compilation or saving, chosen to run in two to three minutes on 2 CPU cores
+# per backend. Module -> its marked tests (None: all of them). Scripts a test starts inherit
+# KERAS_BACKEND, so they run under that backend too.
 BACKEND_SENSITIVE = {
     "test_model": None,  # network output, training, the sampler, log-likelihoods, classification
     "test_variants": None,  # the sampler against one forward pass for every cell, mode, colour, class
     "test_hybrid": None,  # the Bayes posterior's scores and gradient; a resumed hybrid run
-    "test_scaling": {  # data-parallel training on two CPU devices equals one; bfloat16 compute
+    "test_scaling": {  # data-parallel training on two CPU devices equals one (PyTorch: refused); bfloat16
         "test_data_parallel_training_on_two_cpu_devices_matches_one_device",
+        "test_data_parallel_training_is_refused_on_pytorch",
         "test_mixed_precision_trains_bfloat16_cells_under_a_float32_softmax",
     },
     "test_failures": {  # .keras saving and loading; a checkpoint with the optimizer's state resumes
@@ -136,7 +138,7 @@ def pytest_collection_modifyitems(config, items):
         if (tests is None or name in tests) and name not in LEFT_OUT:
             item.add_marker(pytest.mark.backend)
             marked.add(name)
-    # In the JAX run, a test renamed or removed would silently drop out of it: name it instead.
+    # In the JAX and PyTorch runs, a test renamed or removed would silently drop out of them: name it instead.
     if config.getoption("markexpr") == "backend":
         missing = [name for module, tests in BACKEND_SENSITIVE.items() if tests and module in modules
                    for name in sorted(tests) if name not in marked]

@@ -11,13 +11,14 @@ import keras
 import pytest
 from conftest import REPO, TINY_TRAINING, run_script
 
-from rnn_draw.library import saving
+from rnn_draw.library import UserError, distribute, saving
 from rnn_draw.commands import trained
 
 
-@pytest.mark.skipif(keras.backend.backend() == "torch", reason="data parallelism is not offered on PyTorch")
+@pytest.mark.skipif(keras.backend.backend() == "torch",
+                    reason="data parallelism is not offered on PyTorch (refused: test_data_parallel_training_is_refused_on_pytorch)")
 def test_data_parallel_training_on_two_cpu_devices_matches_one_device():
-    # TensorFlow: two logical CPU devices, made by the script. JAX (not installed in CI):
+    # TensorFlow: two logical CPU devices, made by the script. JAX (as `make test` runs it):
     # XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax python tests/data_parallel_check.py
     result = run_script("tests/data_parallel_check.py")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -25,6 +26,13 @@ def test_data_parallel_training_on_two_cpu_devices_matches_one_device():
     assert int(replicas) == 2
     assert float(moved) > 1e-2  # training really changed the weights...
     assert float(difference) < 1e-5  # ...and both runs changed them the same way
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch only; the other backends train in parallel above")
+def test_data_parallel_training_is_refused_on_pytorch():
+    # Rather than silently training on one device.
+    with pytest.raises(UserError, match="not supported on the torch backend"):
+        distribute.data_parallel(8, 0.01)
 
 
 def test_two_processes_train_different_classes_into_one_folder(tmp_path):
