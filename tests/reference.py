@@ -1,5 +1,6 @@
 """The one-hot data path the project used before integer tokens, kept here as the reference that the
-compiled integer path (util.network_inputs, util.sequence_log_likelihood) must equal. numpy only."""
+compiled integer path (util.network_inputs, util.sequence_log_likelihood) must equal, and the check that
+a sampler's draws follow the probabilities it reports. numpy only."""
 
 import numpy as np
 
@@ -29,3 +30,23 @@ def log_likelihood(model, tokens, conditions=None):
     probs = np.asarray(model.predict_on_batch(one_hot_inputs(tokens, levels, conditions)), np.float64)
     steps = np.asarray(tokens).reshape(probs.shape[:-1]).astype(np.intp)
     return np.log(np.take_along_axis(probs, steps[..., None], -1)).reshape(len(steps), -1).sum(1)
+
+
+def assert_draws_follow(tokens, probs, z=4.5):
+    """Each of the draws `tokens` (...) was drawn from its own distribution `probs` (..., L): the count of
+    each level, and the summed log-probability of what was drawn, against their expectations under `probs`.
+    The tolerance is `z` standard deviations of those sums, so it grows as the square root of the number
+    of draws; a sampler that draws from other probabilities (another temperature, the previous step's,
+    levels in another order, uniform noise) lands many deviations away once there are thousands of draws."""
+    probs = np.asarray(probs, np.float64).reshape(-1, np.shape(probs)[-1])
+    tokens = np.asarray(tokens).reshape(-1).astype(np.intp)
+    assert len(tokens) == len(probs) and 0 <= tokens.min() and tokens.max() < probs.shape[1], (tokens.shape, probs.shape)
+    probs = probs / probs.sum(1, keepdims=True)
+    observed, expected = np.bincount(tokens, minlength=probs.shape[1]), probs.sum(0)
+    spread = np.sqrt((probs * (1 - probs)).sum(0))
+    assert (np.abs(observed - expected) <= z * spread + 1).all(), ("counts per level", observed, expected.round(1), spread.round(1))
+    logs = np.log(np.maximum(probs, 1e-30))
+    mean = (probs * logs).sum(1)  # E[log p(x)] under p: minus its entropy
+    variance = np.maximum((probs * logs**2).sum(1) - mean**2, 0)
+    gap = logs[np.arange(len(tokens)), tokens].sum() - mean.sum()
+    assert abs(gap) <= z * np.sqrt(variance.sum()) + 1e-6, ("summed log-probability of the draws", gap, np.sqrt(variance.sum()))

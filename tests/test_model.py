@@ -18,12 +18,19 @@ def full_forward_log_probs(model, tokens):
 
 
 def test_output_is_a_distribution_at_every_step_for_any_length(tiny_model):
+    tokens = np.random.default_rng(0).integers(0, LEVELS, (3, SIZE * SIZE))
+    whole = np.asarray(tiny_model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS)))
     for steps in (1, 7, SIZE * SIZE):
-        tokens = np.random.default_rng(steps).integers(0, LEVELS, (3, steps))
-        probs = np.asarray(tiny_model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS)))
+        probs = np.asarray(tiny_model.predict_on_batch(reference.one_hot_inputs(tokens[:, :steps], LEVELS)))
         assert probs.shape == (3, steps, LEVELS)
-        assert (probs >= 0).all()
         np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+        # Step t reads pixels before t only: a prefix gets the steps of the whole sequence (the sampler relies on it).
+        np.testing.assert_allclose(probs, whole[:, :steps], atol=1e-6)
+    later = tokens.copy()
+    later[:, 7] = (later[:, 7] + 1) % LEVELS  # pixel 7 changed: steps 0..7 unmoved, step 8 (which reads it) moved
+    moved = np.asarray(tiny_model.predict_on_batch(reference.one_hot_inputs(later, LEVELS)))
+    np.testing.assert_allclose(moved[:, :8], whole[:, :8], atol=1e-6)
+    assert (np.abs(moved[:, 8] - whole[:, 8]).max(-1) > 1e-4).all()
 
 
 def test_training_lowers_the_loss(tiny_model):
@@ -42,10 +49,14 @@ def test_training_lowers_the_loss(tiny_model):
 
 
 def test_incremental_sampling_matches_a_full_forward_pass(tiny_model):
-    tokens, step_probs = util.sample_tokens(tiny_model, 9, SIZE * SIZE, seed=3, with_probs=True)
-    assert tokens.shape == (9, SIZE * SIZE, 1) and tokens.max() < LEVELS
+    logits = tiny_model.get_layer("logits")
+    logits.kernel.assign(logits.kernel * 4)  # sharper distributions (0.04 to 0.9): a wrong draw shows sooner
+    tokens, step_probs = util.sample_tokens(tiny_model, 100, SIZE * SIZE, seed=3, with_probs=True)
+    assert tokens.shape == (100, SIZE * SIZE, 1)
     full = np.exp(full_forward_log_probs(tiny_model, tokens[..., 0]))
     np.testing.assert_allclose(step_probs[:, :, 0], full, atol=1e-4)
+    # ... and the 3600 pixels were drawn from those distributions, each from its own step's.
+    reference.assert_draws_follow(tokens[..., 0], full)
 
 
 def test_sampling_is_reproducible_and_draws_the_first_pixel(tiny_model):
