@@ -44,7 +44,8 @@ def assert_draws_follow(tokens, probs, z=4.5):
     probs = probs / probs.sum(1, keepdims=True)
     observed, expected = np.bincount(tokens, minlength=probs.shape[1]), probs.sum(0)
     spread = np.sqrt((probs * (1 - probs)).sum(0))
-    assert (np.abs(observed - expected) <= z * spread + 1).all(), ("counts per level", observed, expected.round(1), spread.round(1))
+    assert (np.abs(observed - expected) <= z * spread + 1).all(), ("counts per level", observed, expected.round(1),
+                                                                    spread.round(1))
     logs = np.log(np.maximum(probs, 1e-30))
     mean = (probs * logs).sum(1)  # E[log p(x)] under p: minus its entropy
     variance = np.maximum((probs * logs**2).sum(1) - mean**2, 0)
