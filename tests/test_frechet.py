@@ -43,6 +43,17 @@ def test_gaussians_of_one_covariance_are_apart_by_the_squared_distance_of_their_
     assert distance == pytest.approx(mean @ mean, abs=0.2)  # 14, give or take the samples' noise
 
 
+def bilinear(size_in, size_out):
+    """(size_out, size_in): the weights of a bilinear resize along one axis, pixel centres aligned
+    (output pixel i sits at (i + 0.5) * size_in / size_out - 0.5 of the input), the edge pixels held beyond."""
+    at = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, size_in - 1)
+    low = np.floor(at).astype(int)
+    weights = np.zeros((size_out, size_in))
+    np.add.at(weights, (np.arange(size_out), low), 1 - (at - low))
+    np.add.at(weights, (np.arange(size_out), np.minimum(low + 1, size_in - 1)), at - low)
+    return weights
+
+
 @pytest.mark.parametrize("channels", [(), (3,)])
 def test_level_images_become_uint8_images_at_the_native_size(channels):
     levels = np.random.default_rng(0).integers(0, 7, size=(5, 10, 10, *channels))
@@ -50,7 +61,10 @@ def test_level_images_become_uint8_images_at_the_native_size(channels):
     native = frechet.to_native(levels, max_intensity=6, size=28)
     assert native.shape == (5, 28, 28, *channels) and native.dtype == np.uint8
     assert (native[1] == 255).all() and (native[2] == 128).all()  # 3 of 6 levels: 127.5, rounded
-    assert native.min() >= 0 and native.max() <= 255 and len(np.unique(native[0])) > 7  # bilinear: between levels
+    # Each image alone, resized bilinearly along height and width (never across images or channels), in grey values.
+    resize = bilinear(10, 28)
+    expected = np.einsum("hi,nij...,wj->nhw...", resize, levels * (255 / 6), resize)
+    assert np.abs(native - expected).max() <= 0.5 + 1e-3, np.abs(native - expected).max()  # rounded to the nearest grey
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +83,12 @@ def test_the_feature_network_gives_class_probabilities_and_128_features():
     model = frechet.feature_network((32, 32, 3), 10)
     assert model.predict(images, verbose=0).shape == (6, 10)
     found = frechet.features(model, images)
-    assert found.shape == (6, 128) and found.dtype == np.float64 and (found >= 0).all()
+    assert found.shape == (6, 128) and found.dtype == np.float64
+    # The features are what the class layer reads: the probabilities are their softmax through its weights.
+    weights, bias = model.get_layer("classes").get_weights()
+    logits = found @ weights + bias
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected / expected.sum(1, keepdims=True), atol=1e-5)
     assert model.count_params() * 4 < 1_000_000  # float32 weights, well under a megabyte
 
 
@@ -92,4 +111,12 @@ def test_the_network_is_trained_once_saved_with_its_record_and_then_loaded(halve
     loaded = frechet.feature_network_for(data, path)
     assert capsys.readouterr().out == ""  # loaded, not trained again
     np.testing.assert_allclose(frechet.features(loaded, images[:8]), frechet.features(trained, images[:8]), rtol=1e-5)
-    assert frechet.reference(loaded, data.x_test[:50], data.x_train)[1] >= 0
+    # The floor: the first 50 real test images against the first 50 training images, apart (two samples of the
+    # data, not one set against itself) but nearer than training images with more and more noise are.
+    test_features, floor = frechet.reference(loaded, data.x_test[:50], data.x_train)
+    train = data.x_train[:50].astype(float)
+    assert floor == pytest.approx(frechet.frechet_distance(test_features, frechet.features(loaded, data.x_train[:50])))
+    noise = np.random.default_rng(1).normal(size=train.shape)
+    noisier = [frechet.frechet_distance(test_features, frechet.features(loaded, np.clip(train + strength * noise, 0, 255)
+                                                                        .astype(np.uint8))) for strength in (20, 40, 80)]
+    assert 0 < floor < noisier[0] < noisier[1] < noisier[2], (floor, noisier)
