@@ -43,8 +43,20 @@ def test_classification_with_two_folders_reports_the_ensemble_and_each_member(ti
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "ensemble.json").read_text())
     assert [m["models_dir"] for m in report["members"]] == [str(tiny_models_dir), str(row_models_dir)]
-    assert report["nll_true_class_nats"] is None and all(m["nll_true_class_nats"] > 0 for m in report["members"])
     assert report["num_images"] == 200 and report["accuracy"] >= 0.8
+    # No NLL for the ensemble (a sum of two folders' log-likelihoods is no likelihood); each member's is its own
+    # models' -log p(x | true class), averaged over the 200 test 0s and 1s, in bits over its own image size.
+    assert report["nll_true_class_nats"] is None
+    mini = datasets.load_dataset("mnist-mini")
+    chosen = np.isin(mini.y_test, [0, 1])
+    images, labels = mini.x_test[chosen], mini.y_test[chosen]
+    for member, folder in zip(report["members"], (tiny_models_dir, row_models_dir)):
+        manifest, models = trained.load_models(folder)
+        scores, classes = util.class_log_likelihoods(manifest, models, util.tokens_for(manifest, images))
+        nats = -scores[np.arange(len(labels)), np.searchsorted(classes, labels)].mean()
+        assert member["nll_true_class_nats"] == pytest.approx(nats, rel=1e-5), (folder, nats)
+        dims = manifest["target_size"] ** 2  # 36 and 25
+        assert member["bits_per_dim_true_class"] == pytest.approx(nats / (dims * np.log(2)), rel=1e-5)
     assert f"{row_models_dir} alone: accuracy" in result.stdout
 
 
