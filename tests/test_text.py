@@ -3,6 +3,7 @@ apart by Bayes' rule, and the text scripts' bad inputs."""
 
 import json
 import random
+import time
 
 import keras
 import numpy as np
@@ -66,14 +67,20 @@ def test_the_sampler_continues_a_prime_as_the_full_forward_pass_would():
     vocab = text.vocabulary(["the quick brown fox"])
     model = util.create_model(len(vocab), units=12)
     prime = text.encode("the q", vocab)
-    drawn = util.continue_text(model, prime, 20, num_samples=3, seed=1)
-    assert drawn.shape == (3, 20) and drawn.max() < len(vocab)
-    whole = np.concatenate([np.tile(prime, (3, 1)), drawn], axis=1)
-    tokens, probs = util.sample_tokens(model, 3, whole.shape[1], seed=1, prefix=whole[..., None], keep=whole.shape[1],
+    logits = model.get_layer("logits")
+    logits.kernel.assign(logits.kernel * 8)  # sharper distributions: a character drawn from the wrong one shows
+    drawn = util.continue_text(model, prime, 20, num_samples=300, seed=1)
+    assert drawn.shape == (300, 20)
+    whole = np.concatenate([np.tile(prime, (300, 1)), drawn], axis=1)
+    tokens, probs = util.sample_tokens(model, 300, whole.shape[1], seed=1, prefix=whole[..., None], keep=whole.shape[1],
                                        with_probs=True)
     np.testing.assert_array_equal(tokens[..., 0], whole)
     full = model.predict_on_batch(reference.one_hot_inputs(whole, len(vocab)))
     np.testing.assert_allclose(probs[:, :, 0], full, atol=1e-4)
+    # The 6000 characters drawn follow those distributions, each its own given what came before; the first
+    # ones, alone, the distribution after the prime (which a sampler that forgot the prime would miss).
+    reference.assert_draws_follow(drawn, full[:, len(prime):])
+    reference.assert_draws_follow(drawn[:, 0], full[:, len(prime)])
 
 
 def test_padded_texts_score_as_their_own_sum_of_logs():
@@ -148,10 +155,16 @@ def test_bad_text_inputs_are_one_line_and_write_nothing(languages, tmp_path):
 
 def test_a_time_budget_stops_training_after_the_epoch_that_spends_it(tmp_path):
     data = two_languages(tmp_path / "data")
+    started = time.monotonic()
     result = run_script("train_text.py", "--data", data, "--class_name", "ab", "--models_dir", tmp_path / "m",
                         *TINY[:2], "--epochs", "5", *TINY[4:], "--max_minutes", "0.0001")
+    whole_run = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-2000:]
     assert "time limit:" in result.stdout
     history = json.loads((tmp_path / "m" / "model_0.json").read_text())["history"]
     counted = history["seconds"]  # the record's count of training time: one epoch's worth, not a speed target
-    assert len(history["loss"]) == 1 and len(counted) == 1 and counted[0] > 0
+    assert len(history["loss"]) == 1 and len(counted) == 1
+    # The stop rule on the record's own count: another epoch as long would pass the budget of 0.006 s...
+    assert 2 * counted[0] > 0.0001 * 60
+    # ...and the count is this run's seconds (not milliseconds, nor a clock's reading): within its whole run's.
+    assert counted[0] <= whole_run, (counted, whole_run)
