@@ -87,13 +87,17 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     assert "--resume" in stdout and "Traceback" not in stderr
-    done = checkpoints.read_checkpoint(folder / "model_2.ckpt.npz")[2]["epochs_done"]
-    assert done >= 1
+    state = checkpoints.read_checkpoint(folder / "model_2.ckpt.npz")[2]
+    done = state["epochs_done"]
+    # The message counts what the checkpoint holds: as many epochs as its history has losses.
+    assert f"has {done} epoch(s) saved in {folder / 'model_2.ckpt.npz'}" in stdout, stdout[-2000:]
+    assert len(state["history"]["loss"]) == done
     result = run_script("train_mnist.py", "--digit", "2", "--models_dir", folder, *TINY_TRAINING[:-4],
                         "--epochs", str(done + 1), "--batch_size", "16", "--resume")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resuming after epoch {done}" in result.stdout
-    assert len(json.loads((folder / "model_2.json").read_text())["history"]["loss"]) == done + 1
+    losses = json.loads((folder / "model_2.json").read_text())["history"]["loss"]
+    assert len(losses) == done + 1 and losses[:done] == state["history"]["loss"]  # the interrupted epochs kept
 
 
 # --- compatibility -------------------------------------------------------------------------------
