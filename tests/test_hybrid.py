@@ -52,7 +52,15 @@ def test_weight_zero_is_the_one_hot_paths_generative_loss():
         tokens.astype(np.int32), model.predict_on_batch(reference.one_hot_inputs(tokens, LEVELS, reference.class_one_hot(labels, K))))
     plain = bayes_for(model, 0.0).evaluate(as_inputs(tokens, labels), labels, batch_size=16, verbose=0)
     np.testing.assert_allclose(plain, float(one_hot_path), rtol=1e-5)
-    assert bayes_for(model, 1.0).evaluate(as_inputs(tokens, labels), labels, batch_size=16, verbose=0) > plain
+    # Weight W and a prior: that loss plus W times the Bayes posterior's cross-entropy, from the one-hot path's scores.
+    scores = np.stack([reference.log_likelihood(model, tokens, reference.class_one_hot(np.full(16, k), K))
+                       for k in range(K)], axis=1)
+    log_prior = np.log([0.8, 0.2])
+    posterior = scores + log_prior - np.logaddexp.reduce(scores + log_prior, axis=1, keepdims=True)
+    cross_entropy = -posterior[np.arange(16), labels].mean()
+    hybrid = util.fitting_model(model, SIZE * SIZE, 1e-3, None, 2.5, log_prior)
+    np.testing.assert_allclose(hybrid.evaluate(as_inputs(tokens, labels), labels, batch_size=16, verbose=0),
+                               plain + 2.5 * cross_entropy, rtol=1e-5)
 
 
 def test_the_discriminative_gradient_raises_the_true_class_posterior():
