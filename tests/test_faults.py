@@ -2,19 +2,24 @@
 when the path the user gave is refused and 1 when the machine is at fault, never "internal error";
 atomic_write names the path and leaves no temporary file, and read_json refuses in one line."""
 
+import ctypes
 import errno
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from rnn_draw.library import UserError, atomic_write, read_json
 from rnn_draw.commands import cli
 
 LONG_NAME = "x" * 300 + ".png"  # beyond every common file system's 255-byte limit on a name
-as_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                             reason="root ignores permissions (the suite runs as root in some containers)")
+PR_CAPBSET_DROP = 24  # <linux/prctl.h>
+# CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER: what lets root past permission bits (<linux/capability.h>)
+ROOTS_POWERS_OVER_FILES = (1, 2, 3)
 
 
 def refusal(action):
@@ -73,29 +78,69 @@ def test_a_symbolic_link_loop_is_named(tmp_path):
     assert_described(error, 2, str(tmp_path / "loop"), "symbolic links")
 
 
-@as_root
+def in_a_folder_without_write_permission(folder, code):
+    """Run Python `code` in a child process for which `folder` (made 0o555) refuses writing, for real, and return
+    the JSON it prints; the child gets the folder as sys.argv[1]. Root writes anywhere, so a child of root first
+    gives up root's powers over files (Linux capabilities): the kernel then holds it to the permission bits as it
+    would anyone. The suite runs as root in CI and in some containers."""
+    drop = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if not sys.platform.startswith("linux"):
+            pytest.skip("root ignores permission bits, and giving up its powers is done here the Linux way")
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: the child only calls it
+
+        def drop():
+            for capability in ROOTS_POWERS_OVER_FILES:
+                if prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                    raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) refused")
+
+    folder.chmod(0o555)
+    try:
+        result = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=REPO, capture_output=True, text=True,
+                                timeout=120, preexec_fn=drop)
+    except subprocess.SubprocessError as error:  # the child could not give up root's powers (no CAP_SETPCAP)
+        pytest.skip(f"root could not give up its powers over files here: {error}")
+    finally:
+        folder.chmod(0o700)
+    assert result.returncode == 0 and result.stdout, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
 def test_a_folder_without_write_permission_is_named(tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        error = refusal((folder / "grid.png").touch)
-    finally:
-        folder.chmod(0o700)
-    assert_described(error, 2, str(folder / "grid.png"), "permission denied")
+    refused = in_a_folder_without_write_permission(folder, """if True:
+        import json, sys
+        from pathlib import Path
+        from rnn_draw.commands import cli
+        try:
+            (Path(sys.argv[1]) / "grid.png").touch()
+            print(json.dumps("written"))
+        except OSError as error:
+            print(json.dumps([error.errno, *cli.describe_fault(error)]))
+    """)
+    assert refused != "written" and refused[0] == errno.EACCES, refused  # the system's own refusal
+    number, code, message = refused
+    assert code == 2 and "\n" not in message and "internal error" not in message, message
+    assert str(folder / "grid.png") in message and "permission denied" in message, message
+    assert os.listdir(folder) == []
 
 
-@as_root
 def test_atomic_write_into_a_folder_without_permission_is_a_user_error(tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(UserError, match="permission denied"):
-            atomic_write(folder / "grid.png", lambda tmp: Path(tmp).write_text("x"))
-        assert os.listdir(folder) == []
-    finally:
-        folder.chmod(0o700)
+    refused = in_a_folder_without_write_permission(folder, """if True:
+        import json, sys
+        from pathlib import Path
+        from rnn_draw.library import UserError, atomic_write
+        try:
+            atomic_write(Path(sys.argv[1]) / "grid.png", lambda tmp: Path(tmp).write_text("x"))
+            print(json.dumps("written"))
+        except UserError as error:
+            print(json.dumps(str(error)))
+    """)
+    assert refused == f"cannot write {folder / 'grid.png'}: permission denied", refused
+    assert os.listdir(folder) == []  # no temporary file left behind
 
 
 @pytest.mark.parametrize("number, words, kept", [
@@ -113,7 +158,7 @@ def test_faults_of_the_machine_exit_1_naming_the_path(number, words, kept):
 
 @pytest.mark.parametrize("number, words", [(errno.EACCES, "permission denied"), (errno.EPERM, "not permitted")])
 def test_permission_refused_on_a_path_exits_2(number, words):
-    """As the permission tests above, for a suite that runs as root."""
+    """Both kinds of permission refusal, EPERM too, which the tests above do not meet for real."""
     assert_described(PermissionError(number, os.strerror(number), "trained/locked"), 2, "trained/locked", words)
 
 
