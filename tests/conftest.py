@@ -66,16 +66,20 @@ def tiny_models_dir(tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print how many bad inputs (tests marked `bad_input`) were tried and how many got their one-line error."""
-    reports = [
-        report
-        for outcome in ("passed", "failed")
-        for report in terminalreporter.stats.get(outcome, [])
-        if report.when == "call" and "bad_input" in report.keywords
-    ]
-    if reports:
-        passed = sum(report.passed for report in reports)
-        terminalreporter.write_line(f"bad inputs tried: {len(reports)}; one-line error and exit code 2: {passed}")
+    """Print how many bad inputs (tests marked `bad_input`, one per kind) were tried and how many got their
+    one-line error. A row counts once, whatever phase ended it: one that errors in its setup (a fixture that
+    failed) or teardown is tried and not passed, not left out; a skipped one is named as skipped."""
+    rows = {}  # node id -> its reports: setup, call, teardown (passed setups and teardowns are filed under "")
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) and "bad_input" in getattr(report, "keywords", {}):
+                rows.setdefault(report.nodeid, []).append(report)
+    if rows:
+        skipped = sum(any(report.skipped for report in reports) for reports in rows.values())
+        passed = sum(all(report.passed for report in reports) and any(report.when == "call" for report in reports)
+                     for reports in rows.values())
+        line = f"bad inputs tried: {len(rows) - skipped}; one-line error and exit code 2: {passed}"
+        terminalreporter.write_line(line + (f"; skipped: {skipped}" if skipped else ""))
 
 
 def pytest_configure(config):
