@@ -10,8 +10,9 @@ all classes with the class as an extra input. With those networks we can
 3. classify by Bayes' rule: argmax_k [log p(x | k) + log p(k)].
 
 The file reads in that order: preprocess -> model -> train -> sample -> score -> classify. The
-images come from `rnn_draw.library.datasets`; folders, checkpoints, reports and pictures live in their own
-modules of `rnn_draw`, and `rnn_draw.commands` turns command-line flags into runs of what is here.
+images come from `rnn_draw.library.datasets`; progress lines, memory sizing, folders, reports and
+pictures live in their own modules of `rnn_draw.library`, and `rnn_draw.commands` (checkpoints
+included) turns command-line flags into runs of what is here.
 Integer tokens travel: the shift by one step, the one-hot and the log-softmax happen inside compiled
 calls. Keras 3, backend-agnostic: set KERAS_BACKEND to tensorflow, jax or torch.
 """
