@@ -1,4 +1,4 @@
-"""Loading image data sets, from names or from the local formats people have. Re-exported by util.
+"""Loading image data sets, from names or from the local formats people have.
 
 Every loader returns a `Dataset`: uint8 images, (N, H, W) for grey or (N, H, W, 3) for colour,
 integer labels (N,) and the class names. Nothing here unpickles an arbitrary file or extracts an

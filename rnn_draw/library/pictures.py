@@ -1,4 +1,4 @@
-"""Writing pictures: PNG grids of samples. Re-exported by util.
+"""Writing pictures: PNG grids of samples.
 
 Pictures are uint8 grey values 0..255, (N, S, S) for grey or (N, S, S, 3) for colour.
 """
