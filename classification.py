@@ -10,10 +10,17 @@ for validation: a figure to choose between runs (seeds, settings) by, leaving th
 With character models (train_text.py), the same rule names the language of a text: the test
 split's pieces (whitespace runs collapsed, ends stripped) are classified whole and by their first 10,
 20 and 50 characters; --text names the language of one string.
+A user's own inputs, without labels: --inputs (pictures: files, folders, globs) or --text_file (one
+string per line; - for standard input) label each with its class, posterior and bits per dimension,
+and answer "none of these" when the best class explains it less than the folder's threshold allows
+(fixed by --calibrate on validation inputs: docs/none_of_these.md). One row per input, printed and
+written as CSV or JSON lines (--output); an input that cannot be read is a row with its reason.
 Example (the tutorial's command):  python classification.py --num_images=10000
 Ensemble:  python classification.py --models_dir trained/mnist_models trained/conditional
 Languages: python classification.py --models_dir trained/languages --data fortunes-7lang
            python classification.py --models_dir trained/languages --text "Wie spät ist es?"
+Your own:  python classification.py --inputs my_digits/ scan*.png --output labels.jsonl
+           python classification.py --models_dir trained/languages --text_file messages.txt
 """
 
 import config
@@ -41,6 +48,20 @@ def parse_args():
                         help="when some classes have no model, classify only the images of those that do")
     parser.add_argument("--text", default=None, metavar="STRING",
                         help="character models: name the class (language) of this string, with each class's posterior")
+    parser.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
+                        help="label these pictures (files, folders searched for pictures, glob patterns): one row each")
+    parser.add_argument("--text_file", default=None, metavar="FILE",
+                        help="character models: label each line of this UTF-8 file (- for standard input): one row each")
+    parser.add_argument("--output", default=None, metavar="FILE",
+                        help=f"with --inputs or --text_file: the rows as .csv or .jsonl (default: {config.LABELS_FILE})")
+    parser.add_argument("--acceptance", type=cli.number(float, 0, 1, low_open=True), default=None, metavar="SHARE",
+                        help="share of known (validation) inputs to accept, 0-1: a higher one says 'none of these' "
+                             f"less often (default: the folder's, {config.ACCEPTANCE})")
+    parser.add_argument("--novelty_method", choices=("likelihood", "typicality", "ratio", "combined"), default=None,
+                        help="the familiarity score that decides 'none of these' (default: the folder's; docs/none_of_these.md)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="count the folder's background model and store the thresholds of 'none of these' from its "
+                             "validation inputs (writes MODELS_DIR/none_of_these.json and background.npz)")
     parser.add_argument("--report", default=None, metavar="FILE",
                         help="JSON report, or a folder for classification.json (default: MODELS_DIR/classification.json; "
                              f"for an ensemble {config.GENERATED_DIR}/ensemble_classification.json)")
@@ -48,6 +69,15 @@ def parse_args():
     args.models_dir = args.models_dir or [config.MODELS_DIRS[args.dataset or "mnist"]]
     if args.split == "validation" and len(args.models_dir) > 1:
         parser.error("--split validation takes one --models_dir: each folder's training held out its own images")
+    own = [flag for flag, value in (("--inputs", args.inputs), ("--text_file", args.text_file), ("--text", args.text),
+                                    ("--calibrate", args.calibrate)) if value]
+    if len(own) > 1:
+        parser.error(f"{' and '.join(own)}: give one of them")
+    if own and len(args.models_dir) > 1:
+        parser.error(f"{own[0]} takes one --models_dir")
+    for flag, value in (("--output", args.output), ("--acceptance", args.acceptance), ("--novelty_method", args.novelty_method)):
+        if value is not None and not (args.inputs or args.text_file):
+            parser.error(f"{flag} goes with --inputs or --text_file")
     return args
 
 

@@ -64,6 +64,9 @@ DATASETS = {
                         "copies": ("data/tinyshakespeare.txt", f"{SHARED_DATASETS}/tinyshakespeare.txt")},
     "fortunes-7lang": {"kind": "text", "about": "fortunes in seven languages, with a test split",
                        "copies": ("data/fortunes-7lang.tar.gz", f"{SHARED_DATASETS}/fortunes-7lang.tar.gz")},
+    # fortunes-7lang plus Wagtail's and Sphinx's interface messages: built by data/make_messages.py
+    "fortunes-messages-7lang": {"kind": "text", "about": "fortunes-7lang with interface messages (data/make_messages.py)",
+                                "copies": ("data/fortunes-messages-7lang",)},
 }
 MNIST_DATA = "mnist"
 CIFAR10_DATA = "cifar10"
@@ -125,6 +128,13 @@ GENERATED_DIR = "generated"
 MANIFEST = "manifest.json"  # each models folder's shared settings
 # classification.py classifies the test split by default (validation: the images training held out).
 SPLIT = "test"
+# "None of these" (classification.py --calibrate): the familiarity score and the share of known
+# validation inputs its threshold accepts; images to calibrate on when training held none out.
+NOVELTY_METHOD = "combined"  # chosen by bench/none_of_these.py on its validation halves (docs/none_of_these.md)
+ACCEPTANCE = 0.99
+CALIBRATION_IMAGES = 10_000
+CALIBRATION_PIECES = 50  # a class's validation text in fewer pieces is cut into windows to calibrate on
+LABELS_FILE = "generated/labels.csv"  # classification.py --inputs / --text_file: the rows, when no --output
 # classification.py's reports: in the models folder, or in GENERATED_DIR for an ensemble.
 REPORT_NAMES = {"test": "classification.json", "validation": "classification_validation.json"}
 ENSEMBLE_REPORT = "ensemble_classification.json"

@@ -1,31 +1,33 @@
-"""Benchmark: language identification on fortunes-7lang, the project's models against three baselines.
+"""Benchmark: language identification, the project's models against three baselines, on fortunes-7lang's
+test split or on an out-of-domain set (--test_set: a folder of <language>.txt, one string per line, such
+as data/messages/known, Django's interface messages, made by data/make_messages.py).
 
 Protocol (the one classification.py uses on text): the test split of the corpus, read by the project's
-own parser (rnn_draw.library.text.load_corpus); each test fortune's whitespace runs collapsed to one space and
-its ends stripped; then each string cut to its first L characters for L in config.TEXT_PREFIXES
+own parser (rnn_draw.library.text.load_corpus), or the lines of --test_set; each string's whitespace runs
+collapsed to one space and its ends stripped (empty lines of --test_set left out); then each string cut to its first L characters for L in config.TEXT_PREFIXES
 (10, 20, 50), and whole. Strings shorter than L are left out at that L. Accuracy over all test strings,
 all languages pooled, with a 95% Wilson interval (rnn_draw.library.reports.wilson_interval).
 
 Methods:
  - naive Bayes: scikit-learn CountVectorizer(analyzer="char", ngram_range=(1, 4)) (its defaults
    otherwise: lowercase=True) + MultinomialNB() (default alpha=1.0, class priors from the training
-   fortunes' counts), fit on the training fortunes (text.pieces of each language's training text,
+   pieces' counts), fit on the training pieces of --data (the project's models' own training text) (text.pieces of each language's training text,
    whitespace-collapsed the same way) with their language labels;
  - py3langid, its bundled model restricted to the corpus's languages (LanguageIdentifier.set_languages;
    a string holding none of the model's features gets equal scores and its first language, cs here);
  - lingua, LanguageDetectorBuilder.from_languages(...) of the corpus's languages, default settings
    (high-accuracy mode, minimum relative distance 0, models loaded lazily on first use); detect_language_of
    one string at a time. A None answer (lingua declines) counts as wrong;
- - the project's models: the figures of <models_dir>/classification.json as written by
-   `python classification.py --models_dir trained/languages --data fortunes-7lang`, read, not recomputed
-   ("not trained yet" when the file is missing).
+ - the project's models (--models_dir): Bayes' rule over its character models (util.classify, as
+   classification.py runs it), one batch per length; a character it never saw is token 0.
 Times are wall-clock seconds on this machine: setup (fit or model load) and classifying every string at
-every length, one string at a time for the two packages, one batch per length for naive Bayes.
+every length, one string at a time for the two packages, one batch per length for naive Bayes and the
+project; strings per second are printed per length.
 
 Baseline packages (benchmark only): pip install -r bench/requirements.txt
 
 Usage: python bench/language_id.py [--data fortunes-7lang] [--models_dir trained/languages] [--out FILE]
-                                   [--methods nb py3langid lingua project]
+                                   [--methods nb py3langid lingua project] [--test_set data/messages/known]
 """
 
 import argparse
@@ -51,8 +53,17 @@ def collapsed(string):
     return " ".join(string.split())
 
 
+def cut(strings, languages):
+    """{column: (strings, languages)}: the strings cut to each length (shorter ones left out)."""
+    sets = {}
+    for column, length in zip(COLUMNS, LENGTHS):
+        chosen = [index for index, string in enumerate(strings) if length is None or len(string) >= length]
+        sets[column] = ([strings[index][:length] for index in chosen], [languages[index] for index in chosen])
+    return sets
+
+
 def test_sets(corpus):
-    """{column: (strings, languages)}: the collapsed test pieces, cut to each length (shorter ones left out)."""
+    """{column: (strings, languages)}: the collapsed test pieces, cut to each length."""
     strings, languages = [], []
     for name in corpus.class_names:
         cleaned = [collapsed(piece) for piece in corpus.test.get(name, [])]
@@ -61,11 +72,21 @@ def test_sets(corpus):
     empty = sum(1 for string in strings if not string)
     if empty:
         print(f"note: {empty} test pieces are empty after collapsing whitespace (kept, as classification.py keeps them)")
-    sets = {}
-    for column, length in zip(COLUMNS, LENGTHS):
-        chosen = [index for index, string in enumerate(strings) if length is None or len(string) >= length]
-        sets[column] = ([strings[index][:length] for index in chosen], [languages[index] for index in chosen])
-    return sets
+    return cut(strings, languages)
+
+
+def line_sets(folder, class_names):
+    """{column: (strings, languages)} of a folder of <language>.txt files (data/make_messages.py's), one
+    string per line, whitespace-collapsed, empty lines left out; cut to each length."""
+    strings, languages = [], []
+    for name in class_names:
+        path = Path(folder) / f"{name}.txt"
+        if not path.is_file():
+            raise UserError(f"{folder}: no {name}.txt (make it with python data/make_messages.py)")
+        lines = [collapsed(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        strings += [line for line in lines if line]
+        languages += [name] * sum(1 for line in lines if line)
+    return cut(strings, languages)
 
 
 def naive_bayes(corpus):
@@ -128,10 +149,29 @@ def lingua(corpus):
     return predict, lambda: f"languages {names}"
 
 
-def measured(method, corpus, sets):
-    """{column: (correct, n, declined)} and {"setup": s, "classify": s, "notes": str} for one baseline."""
-    build = {"nb": naive_bayes, "py3langid": py3langid, "lingua": lingua}[method]
-    (predict, notes), setup = seconds(build, corpus)
+def project(corpus, models_dir):
+    """(predict, notes): the project's models folder under Bayes' rule (util.classify), one batch per length."""
+    import util
+    from rnn_draw.commands import trained
+
+    manifest, models = trained.load_models(models_dir)
+    if manifest["class_names"] != corpus.class_names:
+        raise UserError(f"{models_dir}: its classes {manifest['class_names']} are not the corpus's {corpus.class_names}")
+    counted = {"strings": 0, "unseen": 0}
+
+    def predict(batch):
+        counted["strings"] += len(batch)
+        counted["unseen"] += sum(1 for string in batch if set(string) - set(manifest["vocabulary"][1:]))
+        labels = util.classify([(manifest, models)], batch)[0]
+        return [manifest["class_names"][label] for label in labels]
+    return predict, lambda: (f"{models_dir} ({manifest['dataset']}, {len(manifest['vocabulary'])} characters); "
+                             f"strings holding characters it never saw (scored as token 0): {counted['unseen']} of {counted['strings']}")
+
+
+def measured(method, corpus, sets, models_dir=None):
+    """{column: (correct, n, declined)} and {"setup": s, "classify": s, "notes": str} for one method."""
+    build = {"nb": naive_bayes, "py3langid": py3langid, "lingua": lingua, "project": project}[method]
+    (predict, notes), setup = seconds(build, corpus, *([models_dir] if method == "project" else []))
     results, classify = {}, 0.0
     per_language = {}
     for column, (strings, languages) in sets.items():
@@ -143,32 +183,9 @@ def measured(method, corpus, sets):
         per_language[column] = {name: sum(p == t for p, t in zip(predictions, languages) if t == name)
                                 / max(languages.count(name), 1) for name in corpus.class_names}
         print(f"  {TITLES[method]}, {HEADINGS[COLUMNS.index(column)]}: {correct / len(strings):.4f} "
-              f"({correct}/{len(strings)}{f', {declined} declined' if declined else ''}), {elapsed:.1f} s", flush=True)
+              f"({correct}/{len(strings)}{f', {declined} declined' if declined else ''}), {elapsed:.1f} s, "
+              f"{len(strings) / max(elapsed, 1e-9):,.0f} strings/s", flush=True)
     return results, {"setup": setup, "classify": classify, "notes": notes(), "per_language": per_language}
-
-
-def project_figures(models_dir, sets):
-    """({column: (correct, n, 0)} or None, {"notes": str, "per_language": ...}) from
-    <models_dir>/classification.json; None (not trained yet) when the file is not there."""
-    path = Path(models_dir) / config.REPORT_NAMES["test"]
-    if not path.exists():
-        return None, {"notes": f"not trained yet ({path} not found)"}
-    report = json.loads(path.read_text())
-    by_length = report.get("by_length")
-    if report.get("split") != "test" or not isinstance(by_length, dict):
-        raise UserError(f"{path}: not a text classification report (no test-split \"by_length\")")
-    results, per_language = {}, {}
-    for column in COLUMNS:
-        if column in by_length:
-            entry = by_length[column]
-            n = int(entry["num_images"])
-            results[column] = (round(entry["accuracy"] * n), n, 0)
-            per_language[column] = entry.get("per_class_accuracy", {})
-            if n != len(sets[column][0]):
-                print(f"note: {path} has {n} strings at {column}, this protocol {len(sets[column][0])} "
-                      "(classification.py run with --num_images or other data?)")
-    modified = datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    return results, {"notes": f"read from {path} (written {modified}); not timed here", "per_language": per_language}
 
 
 def cell(result):
@@ -242,27 +259,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="fortunes-7lang", help="a corpus with a test split (default: %(default)s)")
     parser.add_argument("--models_dir", default=str(REPO / "trained" / "languages"),
-                        help="where the project's classification.json is (default: trained/languages)")
+                        help="the project's language models (default: trained/languages)")
+    parser.add_argument("--test_set", default=None, metavar="FOLDER",
+                        help="test on a folder of <language>.txt files, one string per line (data/messages/known, made by "
+                             "data/make_messages.py: the out-of-domain set) instead of the corpus's test split")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="default: all")
     parser.add_argument("--out", help="also write the Markdown report to this file")
     args = parser.parse_args()
 
     corpus = text.load_corpus(args.data)
-    if not corpus.test:
+    if not corpus.test and not args.test_set:
         raise UserError(f"{args.data}: no test/<class>.txt pieces to classify")
-    sets = test_sets(corpus)
+    sets = line_sets(args.test_set, corpus.class_names) if args.test_set else test_sets(corpus)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = [f"Language identification, {corpus.name}, test split: {started}",
+    header = [f"Language identification, trained on {corpus.name}, tested on {args.test_set or 'its test split'}: {started}",
               f"Machine: {machine()}; Python {sys.version.split()[0]}; {versions()}"]
     print("\n".join(header), flush=True)
     rows, info = {}, {}
     for method in args.methods:
-        if method == "project":
-            rows[method], info[method] = project_figures(args.models_dir, sets)
-            print(f"{TITLES[method]}: {info[method]['notes']}")
-            continue
         print(f"{TITLES[method]}:", flush=True)
-        rows[method], info[method] = measured(method, corpus, sets)
+        rows[method], info[method] = measured(method, corpus, sets, args.models_dir)
         print(f"  setup {info[method]['setup']:.1f} s, classify {info[method]['classify']:.1f} s; "
               f"{info[method]['notes']}", flush=True)
     report = tables(rows, info, sets, corpus.class_names, header)

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny models and data so the whole suite runs in minutes on 2 CPU cores."""
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,36 @@ def tiny_models_dir(tmp_path_factory):
         result = run_script("train_mnist.py", "--digit", digit, "--num_images", "400", "--models_dir", folder, *TINY_TRAINING)
         assert result.returncode == 0, result.stderr[-3000:]
     return folder
+
+
+# train_text.py flags for character models that train in seconds.
+TINY_TEXT_TRAINING = ["--units", "16", "--epochs", "2", "--seq_length", "32", "--batch_size", "16", "--early_stopping", "5"]
+
+
+def two_languages(folder):
+    """Two synthetic "languages" a model must tell apart: words of a, b (and spaces) or of x, y, z."""
+    rng = random.Random(0)
+
+    def words(letters, count):
+        return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 6))) for _ in range(count))
+
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+    (folder / "train" / "ab.txt").write_text(words("ab", 3000))
+    (folder / "train" / "xyz.txt").write_text(words("xyz", 3000))
+    (folder / "test" / "ab.txt").write_text("\n%\n".join(words("ab", 14) for _ in range(20)))
+    (folder / "test" / "xyz.txt").write_text("\n%\n".join(words("xyz", 14) for _ in range(20)))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def languages(tmp_path_factory):
+    """(data folder, models folder) of two tiny character models trained by train_text.py (read-only for tests)."""
+    data = two_languages(tmp_path_factory.mktemp("data"))
+    models = tmp_path_factory.mktemp("models") / "languages"
+    result = run_script("train_text.py", "--data", data, "--all_classes", "--models_dir", models, *TINY_TEXT_TRAINING)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return data, models
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -137,6 +137,17 @@ BAD_INPUTS = [
     row("generate.py", ["--digit", "1", "--complete", "--image", f"{FILES}/a_file", "--models_dir", MODELS], "unreadable image"),
     *[row("generate.py", ["--digit", "1", "--complete", "--image", f"{FILES}/bomb_{side}.png", "--models_dir", MODELS,
                           "--out", "c.png"], "refusing an image this large") for side in (20000, 12000)],
+    # --- a user's own pictures to label (classification.py --inputs): nothing readable, or flags that do not fit
+    row("classification.py", ["--inputs", f"{FILES}/unreadable", f"{FILES}/a_file", f"{FILES}/nothing_here.png",
+                               "--models_dir", MODELS], "nothing to label", "none readable"),
+    row("classification.py", ["--inputs", f"{FILES}/a_file", "--output", "rows.txt", "--models_dir", MODELS], ".csv or .jsonl"),
+    row("classification.py", ["--text_file", f"{FILES}/a_file", "--models_dir", MODELS], "holds image models"),
+    row("classification.py", ["--inputs", f"{FILES}/a_file", "--acceptance", "0"], "--acceptance",
+        also=[["--inputs", f"{FILES}/a_file", "--acceptance", "1.5"]]),
+    row("classification.py", ["--acceptance", "0.9"], "goes with --inputs or --text_file",
+        also=[["--output", "rows.csv"]]),
+    row("classification.py", ["--calibrate", "--inputs", f"{FILES}/a_file"], "give one of them"),
+    row("classification.py", ["--inputs", f"{FILES}/a_file", "--novelty_method", "vibes"], "--novelty_method"),
     # --- outputs that cannot be written
     row("train_mnist.py", ["--digit", "1", "--data", "mnist-mini", "--epochs", "1", "--models_dir", f"{FILES}/a_file/models"],
         "cannot write"),

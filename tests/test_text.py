@@ -2,47 +2,17 @@
 apart by Bayes' rule, and the text scripts' bad inputs."""
 
 import json
-import random
 import time
 
 import keras
 import numpy as np
 import pytest
 import reference
-from conftest import assert_one_line_error, run_script
+from conftest import TINY_TEXT_TRAINING as TINY, assert_one_line_error, run_script, two_languages
 
 import util
 from rnn_draw.library import UserError, text
 from rnn_draw.commands import trained
-
-TINY = ["--units", "16", "--epochs", "2", "--seq_length", "32", "--batch_size", "16", "--early_stopping", "5"]
-
-
-def two_languages(folder):
-    """Two synthetic "languages" a model must tell apart: words of a, b (and spaces) or of x, y, z."""
-    rng = random.Random(0)
-
-    def words(letters, count):
-        return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 6))) for _ in range(count))
-
-    for split in ("train", "test"):
-        (folder / split).mkdir(parents=True)
-    (folder / "train" / "ab.txt").write_text(words("ab", 3000))
-    (folder / "train" / "xyz.txt").write_text(words("xyz", 3000))
-    (folder / "test" / "ab.txt").write_text("\n%\n".join(words("ab", 14) for _ in range(20)))
-    (folder / "test" / "xyz.txt").write_text("\n%\n".join(words("xyz", 14) for _ in range(20)))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def languages(tmp_path_factory):
-    """(data folder, models folder) of two tiny character models trained by train_text.py."""
-    data = two_languages(tmp_path_factory.mktemp("data"))
-    models = tmp_path_factory.mktemp("models") / "languages"
-    result = run_script("train_text.py", "--data", data, "--all_classes", "--models_dir", models, *TINY)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return data, models
-
 
 def test_the_vocabulary_round_trips_and_reads_unseen_characters_as_unknown():
     vocab = text.vocabulary(["hello world", "wörld"])

@@ -8,7 +8,7 @@ import numpy as np
 
 import config
 import util
-from rnn_draw.commands import cli, trained
+from rnn_draw.commands import calibrating, cli, labelling, trained
 from rnn_draw.library import UserError, datasets, ensemble, folders, pictures, progress, reports, text, write_json
 
 
@@ -125,6 +125,13 @@ def text_report(args, loaded):
 
 def classify(args):
     """What classification.py's parsed flags ask for: printed, and written as a report."""
+    if args.inputs or args.text_file:
+        return labelling.label(args, load_folder(args.models_dir[0]))
+    if args.calibrate:
+        record = calibrating.calibrate(args.models_dir[0], load_folder(args.models_dir[0]), args.data, batch_size=args.batch_size)
+        print(f"calibrated on {record['validation']} ({record['count']}): 'none of these' by {record['method']}, "
+              f"accepting {record['acceptance']:.0%} of them; written to {args.models_dir[0]}")
+        return
     loaded = [load_folder(folder) for folder in args.models_dir]
     if folders.is_text(loaded[0][0]):
         if len(loaded) > 1 or args.split != "test":
