@@ -25,6 +25,7 @@ Usage: python bench/none_of_these.py images|languages [--models_dir DIR] [--repo
 import argparse
 import datetime
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -216,6 +217,21 @@ def printed(result):
     return "\n".join(lines_out)
 
 
+def hardware():
+    """The CPU's name, cores, memory and the load average when the run ended."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GB, CPU only ({machine()}); load average {os.getloadavg()[0]:.1f} at the end"
+
+
+def software():
+    from importlib import metadata
+
+    return f"Python {sys.version.split()[0]}, " + ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("tensorflow", "keras", "numpy", "scikit-learn"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("domain", choices=("images", "languages"))
@@ -234,8 +250,10 @@ def main():
     if args.report:
         ended = datetime.datetime.now(datetime.UTC)
         Path(args.report).write_text(json.dumps({
-            "command": "python bench/none_of_these.py " + " ".join(sys.argv[1:]), "machine": machine(),
-            "date": f"{started:%Y-%m-%d %H:%M} to {ended:%H:%M} UTC", "figures": result}, indent=1) + "\n")
+            "what": f"'None of these' on {args.domain}: AUROC and unknown inputs accepted, each familiarity score, "
+                    "test halves; the method chosen on the validation halves; the shipped threshold's acceptances",
+            "command": "python bench/none_of_these.py " + " ".join(sys.argv[1:]), "machine": hardware(),
+            "software": software(), "date": f"{started:%Y-%m-%d %H:%M} to {ended:%H:%M} UTC", "figures": result}, indent=1) + "\n")
         print(f"report written to {args.report}")
 
 

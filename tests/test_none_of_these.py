@@ -145,6 +145,12 @@ def test_pictures_are_labelled_and_an_unreadable_one_is_a_row_with_its_reason(ti
     calibrated = run_script("classification.py", "--models_dir", models, "--calibrate")
     assert calibrated.returncode == 0, calibrated.stderr[-2000:]
     assert "training held none out" in calibrated.stdout
+    report = run_script("classification.py", "--models_dir", models, "--data", "mnist-mini", "--only_trained_classes",
+                        "--report", tmp_path / "report.json")
+    assert report.returncode == 0, report.stderr[-2000:]
+    counted = json.loads((tmp_path / "report.json").read_text())["none_of_these"]
+    assert counted["of"] == 200 and 0 <= counted["rejected"] < 40 and counted["method"] == "combined"
+    assert f"none of these (combined, threshold accepting 99% of validation images): {counted['rejected']} of 200" in report.stdout
     with np.load("data/mnist-mini.npz") as mini:
         digits, labels = mini["x_test"], mini["y_test"]
     pictures = tmp_path / "pictures"
@@ -166,3 +172,36 @@ def test_pictures_are_labelled_and_an_unreadable_one_is_a_row_with_its_reason(ti
     right = sum(row["class"] == name.rsplit("_is_", 1)[1][0] for name, row in rows.items() if "_is_" in name)
     assert len(digits_rows) == 6 and right >= 5
     assert "unread: unreadable image" in result.stdout  # the table shows every row
+
+
+def mo_file(entries):
+    """A GNU .mo catalog (the format gettext reads) of {msgid: msgstr}, with the header entry first."""
+    import struct
+
+    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", **entries}
+    ids, strs = [key.encode() for key in sorted(entries)], [entries[key].encode() for key in sorted(entries)]
+    start = 7 * 4 + 16 * len(ids)
+    id_table, str_table, blob = [], [], b""
+    for data, table in [(data, id_table) for data in ids] + [(data, str_table) for data in strs]:
+        table.append((len(data), start + len(blob)))
+        blob += data + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, len(ids), 28, 28 + 8 * len(ids), 0, 0)
+    return header + b"".join(struct.pack("<2I", *pair) for pair in id_table + str_table) + blob
+
+
+def test_the_message_data_keeps_translated_messages_and_spreads_them_among_the_fortunes():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("make_messages", REPO / "data" / "make_messages.py")
+    make_messages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_messages)
+    catalogs = [("de", mo_file({"Save": "Speichern", "Delete  all": "Alle   löschen", "OK": "OK", "42": "42"})),
+                ("de", mo_file({"Save": "Sichern"})), ("pt", mo_file({"Save": "Salvar"}))]
+    found = make_messages.messages(catalogs, ("de", "en"))
+    # untranslated (OK) and letterless (42) messages are left out, whitespace collapsed, each message once
+    assert found["de"] == ["Alle löschen", "Speichern", "Sichern"] and found["en"] == ["Delete all", "OK", "Save"]
+    mixed = make_messages.interleaved([f"f{i}" for i in range(10)], ["m0", "m1"], 2)
+    assert sorted(mixed) == sorted([f"f{i}" for i in range(10)] + ["m0", "m1"] * 2)
+    assert [i for i, piece in enumerate(mixed) if piece.startswith("m")] == [1, 5, 8, 12]  # spread evenly, not appended

@@ -42,6 +42,19 @@ def familiarities(result, record):
             if method != "combined" or all(part in record.get("quantiles", {}) for part in novelty.COMBINED)}
 
 
+def rejections(models_dir, manifest, inputs, scores):
+    """{"method", "acceptance", "rejected", "of"}: how many inputs (with their class log-likelihoods (N, K)
+    in nats) the folder's threshold calls "none of these"; None when the folder is not calibrated."""
+    if not (novelty.path_in(models_dir).is_file() and (background.path_in(models_dir)).is_file()):
+        return None
+    record, model = novelty.load(models_dir), background.load(models_dir)
+    tokens = util.tokens_for(manifest, inputs)
+    result = Scored(None, scores, None, None, dims_of(tokens), background.log_likelihood(model, tokens))
+    familiar = familiarities(result, record)[record["method"]]
+    rejected = int(np.sum(familiar < novelty.threshold(record["quantiles"][record["method"]], record["acceptance"])))
+    return {"method": record["method"], "acceptance": record["acceptance"], "rejected": rejected, "of": len(inputs)}
+
+
 def posteriors(result):
     """p(k | x) (N, K) by Bayes' rule from a Scored."""
     joint = result.scores + result.log_prior

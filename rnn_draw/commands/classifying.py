@@ -118,6 +118,8 @@ def text_report(args, loaded):
         report = reports.classification_report(manifest, truth, predictions, scores, classes,
                                                dims=np.array([len(string) for string in cut]))
         report["unit"] = "strings"
+        if length is None:
+            report["none_of_these"] = calibrating.rejections(args.models_dir[0], manifest, cut, scores)
         results["whole" if length is None else str(length)] = report
         print(reports.format_report({**report, "split": args.split}))
     return results
@@ -151,6 +153,8 @@ def classify(args):
         loaded, images, args.uniform_priors, args.batch_size, progress.verbosity(), args.data or manifests[0]["dataset"])
     report = reports.classification_report(manifests[0], labels, predictions, scores, classes)
     report["split"] = args.split
+    if len(loaded) == 1:
+        report["none_of_these"] = calibrating.rejections(args.models_dir[0], manifests[0], images, scores)
     if len(loaded) > 1:  # the sum of the members' log-likelihoods is no likelihood: report each member's
         report.update(nll_true_class_nats=None, bits_per_dim_true_class=None, members=[
             {"models_dir": folder, **reports.classification_report(

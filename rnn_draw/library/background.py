@@ -68,6 +68,10 @@ def log_likelihood(model, tokens):
     return np.where(real, table[contexts(tokens, offsets, levels), tokens.clip(0)], 0.0).sum(axis=1)
 
 
+def path_in(models_dir):
+    return Path(models_dir) / BACKGROUND_FILE
+
+
 def save(models_dir, model, source):
     """Write a Background to MODELS_DIR/background.npz, with a line saying what it was counted on."""
     atomic_write(Path(models_dir) / BACKGROUND_FILE, lambda tmp: np.savez_compressed(

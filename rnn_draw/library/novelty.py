@@ -99,6 +99,10 @@ def separation(known, unknown, acceptances=(0.95, 0.99)):
             **{f"accepted_at_{round(100 * a)}": accepted_share(known, unknown, a) for a in acceptances}}
 
 
+def path_in(models_dir):
+    return Path(models_dir) / NOVELTY_FILE
+
+
 def save(models_dir, record):
     """Write a folder's calibration to MODELS_DIR/none_of_these.json: the method and acceptance that pick
     the threshold, each method's validation quantiles {method: [QUANTILES floats]}, the class means."""

@@ -72,4 +72,8 @@ def format_report(report):
         " " * width + "".join(f"{name:>{width + 1}}" for name in names),
     ]
     lines += [f"{name:>{width}}" + "".join(f"{n:>{width + 1}}" for n in row) for name, row in zip(names, report["confusion_matrix"])]
+    rejected = report.get("none_of_these")
+    if rejected:
+        lines.append(f"none of these ({rejected['method']}, threshold accepting {rejected['acceptance']:.0%} of validation "
+                     f"{item}s): {rejected['rejected']} of {rejected['of']} {item}s ({rejected['rejected'] / rejected['of']:.2%})")
     return "\n".join(lines)
