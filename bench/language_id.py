@@ -173,10 +173,11 @@ def measured(method, corpus, sets, models_dir=None):
     build = {"nb": naive_bayes, "py3langid": py3langid, "lingua": lingua, "project": project}[method]
     (predict, notes), setup = seconds(build, corpus, *([models_dir] if method == "project" else []))
     results, classify = {}, 0.0
-    per_language = {}
+    per_language, speed = {}, {}
     for column, (strings, languages) in sets.items():
         predictions, elapsed = seconds(predict, strings)
         classify += elapsed
+        speed[column] = len(strings) / max(elapsed, 1e-9)
         correct = sum(p == t for p, t in zip(predictions, languages))
         declined = sum(p is None for p in predictions)
         results[column] = (correct, len(strings), declined)
@@ -185,7 +186,8 @@ def measured(method, corpus, sets, models_dir=None):
         print(f"  {TITLES[method]}, {HEADINGS[COLUMNS.index(column)]}: {correct / len(strings):.4f} "
               f"({correct}/{len(strings)}{f', {declined} declined' if declined else ''}), {elapsed:.1f} s, "
               f"{len(strings) / max(elapsed, 1e-9):,.0f} strings/s", flush=True)
-    return results, {"setup": setup, "classify": classify, "notes": notes(), "per_language": per_language}
+    return results, {"setup": setup, "classify": classify, "notes": notes(), "per_language": per_language,
+                     "strings_per_second": speed}
 
 
 def cell(result):
@@ -265,6 +267,7 @@ def main():
                              "data/make_messages.py: the out-of-domain set) instead of the corpus's test split")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="default: all")
     parser.add_argument("--out", help="also write the Markdown report to this file")
+    parser.add_argument("--report", help="also write the figures as JSON to this file (docs/reports/ style)")
     args = parser.parse_args()
 
     corpus = text.load_corpus(args.data)
@@ -287,6 +290,19 @@ def main():
     if args.out:
         Path(args.out).write_text(report)
         print(f"report written to {args.out}")
+    if args.report:
+        Path(args.report).write_text(json.dumps({
+            "what": f"Language identification, trained on {corpus.name}, tested on {args.test_set or 'its test split'}: "
+                    "accuracy of each method at each length, strings per second",
+            "command": "python bench/language_id.py " + " ".join(sys.argv[1:]), "machine": machine(),
+            "software": f"Python {sys.version.split()[0]}, {versions()}", "date": started,
+            "figures": {method: None if results is None else {
+                "by_length": {column: {"correct": correct, "strings": n, "declined": declined, "accuracy": correct / n,
+                                       "accuracy_95ci": list(reports.wilson_interval(correct, n))}
+                              for column, (correct, n, declined) in results.items()},
+                "strings_per_second": info[method].get("strings_per_second"), "per_language": info[method].get("per_language"),
+                "notes": info[method]["notes"]} for method, results in rows.items()}}, indent=1) + "\n")
+        print(f"report written to {args.report}")
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def with_classes(result, tokens, columns, model):
                            background_nats=background.log_likelihood(model, tokens))
 
 
-def languages(models_dir, data, messages):
+def languages(models_dir, data, messages, source="Django"):
     folder = trained.load_models(models_dir)
     manifest = folder[0]
     names = manifest["class_names"]
@@ -146,10 +146,10 @@ def languages(models_dir, data, messages):
     fortunes = [(" ".join(piece.split()), label) for label, name in enumerate(names) for piece in corpus.test[name]]
     fortune_labels = np.array([label for _, label in fortunes])
     sets = {"validation": validation, "fortunes": [s for s, _ in fortunes],
-            "Django, seven languages": [line for name in names for line in lines(Path(messages) / "known" / f"{name}.txt")]}
+            f"{source}, seven languages": [line for name in names for line in lines(Path(messages) / "known" / f"{name}.txt")]}
     for path in sorted((Path(messages) / "unknown").glob("*.txt")):
-        sets[f"Django, {path.stem}"] = lines(path)
-    sets["random letters"] = random_strings(sets["Django, seven languages"], manifest["vocabulary"], np.random.default_rng(SEED))
+        sets[f"{source}, {path.stem}"] = lines(path)
+    sets["random letters"] = random_strings(sets[f"{source}, seven languages"], manifest["vocabulary"], np.random.default_rng(SEED))
     scored = {}
     for name, strings in sets.items():
         scored[name] = scores_of(folder, strings)
@@ -160,10 +160,10 @@ def languages(models_dir, data, messages):
         return calibrating.familiarities(with_classes(*scored[name], columns, used), calibration)
 
     known_sets = {"fortunes": familiarity_of("fortunes", everything, model, record),
-                  "Django, seven languages": familiarity_of("Django, seven languages", everything, model, record)}
+                  f"{source}, seven languages": familiarity_of(f"{source}, seven languages", everything, model, record)}
     unknown = {name: familiarity_of(name, everything, model, record) for name in sets
-               if name.startswith("Django, ") and name != "Django, seven languages" or name == "random letters"}
-    known_of = {name: "Django, seven languages" for name in unknown}
+               if name.startswith(f"{source}, ") and name != f"{source}, seven languages" or name == "random letters"}
+    known_of = {name: f"{source}, seven languages" for name in unknown}
     labels = np.asarray(validation_labels)
     for left_out, language in enumerate(names):
         six = [label for label in everything if label != left_out]
@@ -238,13 +238,14 @@ def main():
     parser.add_argument("--models_dir", default=None, help="default: trained/mnist_models or trained/languages")
     parser.add_argument("--data", default="fortunes-messages-7lang", help="languages: the models' training corpus")
     parser.add_argument("--messages", default=str(REPO / "data" / "messages"), help="languages: data/make_messages.py's folder")
+    parser.add_argument("--messages_label", default="Django", help="languages: what the messages are, in the tables")
     parser.add_argument("--report", default=None, help="write the measurements as JSON here")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.UTC)
     if args.domain == "images":
         found = images(args.models_dir or config.MODELS_DIRS["mnist"])
     else:
-        found = languages(args.models_dir or str(REPO / "trained" / "languages"), args.data, args.messages)
+        found = languages(args.models_dir or str(REPO / "trained" / "languages"), args.data, args.messages, args.messages_label)
     result = measured(found)
     print(printed(result))
     if args.report:
