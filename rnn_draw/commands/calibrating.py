@@ -33,24 +33,28 @@ def scored(folder, inputs, model=None, uniform_priors=False, batch_size=config.S
     return Scored(predictions, scores, classes, log_prior, dims_of(tokens), nats)
 
 
+def familiarity(result, record, method):
+    """Familiarity (N,) of a Scored by `method`, under a calibration record (its class means and quantiles)."""
+    return novelty.familiarity(method, result.scores, result.dims, result.background_nats, record.get("class_bits"),
+                               record.get("quantiles"))
+
+
 def familiarities(result, record):
-    """{method: familiarity (N,)} of a Scored under a calibration record (its class means and quantiles;
-    before they exist, the methods that need none)."""
-    return {method: novelty.familiarity(method, result.scores, result.dims, result.background_nats, record.get("class_bits"),
-                                        record.get("quantiles"))
-            for method in novelty.METHODS
+    """{method: familiarity (N,)} of a Scored under a calibration record (before its quantiles exist, the
+    methods that need none)."""
+    return {method: familiarity(result, record, method) for method in novelty.METHODS
             if method != "combined" or all(part in record.get("quantiles", {}) for part in novelty.COMBINED)}
 
 
 def rejections(models_dir, manifest, inputs, scores):
     """{"method", "acceptance", "rejected", "of"}: how many inputs (with their class log-likelihoods (N, K)
     in nats) the folder's threshold calls "none of these"; None when the folder is not calibrated."""
-    if not (novelty.path_in(models_dir).is_file() and (background.path_in(models_dir)).is_file()):
+    if not (novelty.path_in(models_dir).is_file() and background.path_in(models_dir).is_file()):
         return None
     record, model = novelty.load(models_dir), background.load(models_dir)
     tokens = util.tokens_for(manifest, inputs)
     result = Scored(None, scores, None, None, dims_of(tokens), background.log_likelihood(model, tokens))
-    familiar = familiarities(result, record)[record["method"]]
+    familiar = familiarity(result, record, record["method"])
     rejected = int(np.sum(familiar < novelty.threshold(record["quantiles"][record["method"]], record["acceptance"])))
     return {"method": record["method"], "acceptance": record["acceptance"], "rejected": rejected, "of": len(inputs)}
 

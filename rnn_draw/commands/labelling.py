@@ -126,9 +126,9 @@ def rows_of(names, reasons, result, record, args, class_names):
         return rows
     top = calibrating.posteriors(result).max(axis=1)
     bits, _ = novelty.best_class_bits(result.scores, result.dims)
-    familiar = calibrating.familiarities(result, record)[args.novelty_method or record["method"]] if record else None
-    limit = novelty.threshold(record["quantiles"][args.novelty_method or record["method"]],
-                              args.acceptance or record["acceptance"]) if record else None
+    method = args.novelty_method or record["method"] if record else None
+    familiar = calibrating.familiarity(result, record, method) if record else None
+    limit = novelty.threshold(record["quantiles"][method], args.acceptance or record["acceptance"]) if record else None
     for position, index in enumerate(readable):
         name = class_names[result.predictions[position]]
         known = record is None or familiar[position] >= limit

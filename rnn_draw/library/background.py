@@ -69,18 +69,19 @@ def log_likelihood(model, tokens):
 
 
 def path_in(models_dir):
+    """Where a models folder keeps it."""
     return Path(models_dir) / BACKGROUND_FILE
 
 
 def save(models_dir, model, source):
     """Write a Background to MODELS_DIR/background.npz, with a line saying what it was counted on."""
-    atomic_write(Path(models_dir) / BACKGROUND_FILE, lambda tmp: np.savez_compressed(
+    atomic_write(path_in(models_dir), lambda tmp: np.savez_compressed(
         tmp, counts=model.counts, offsets=np.array(model.offsets), source=np.array(source)))
 
 
 def load(models_dir):
     """The Background of MODELS_DIR/background.npz, or a one-line UserError saying how to make it."""
-    path = Path(models_dir) / BACKGROUND_FILE
+    path = path_in(models_dir)
     if not path.is_file():
         raise UserError(f"{models_dir}: no {BACKGROUND_FILE}; make it (and the threshold) with "
                         f"python classification.py --models_dir {models_dir} --calibrate")

@@ -100,18 +100,19 @@ def separation(known, unknown, acceptances=(0.95, 0.99)):
 
 
 def path_in(models_dir):
+    """Where a models folder keeps it."""
     return Path(models_dir) / NOVELTY_FILE
 
 
 def save(models_dir, record):
     """Write a folder's calibration to MODELS_DIR/none_of_these.json: the method and acceptance that pick
     the threshold, each method's validation quantiles {method: [QUANTILES floats]}, the class means."""
-    write_json(Path(models_dir) / NOVELTY_FILE, record)
+    write_json(path_in(models_dir), record)
 
 
 def load(models_dir):
     """A folder's calibration record, or a one-line UserError saying how to make it."""
-    path = Path(models_dir) / NOVELTY_FILE
+    path = path_in(models_dir)
     if not path.is_file():
         raise UserError(f"{models_dir}: no {NOVELTY_FILE}, so no threshold for 'none of these'; make it with "
                         f"python classification.py --models_dir {models_dir} --calibrate")
