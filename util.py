@@ -127,9 +127,10 @@ def pre_process(images, target_size=config.TARGET_SIZE, max_intensity=config.MAX
 def tokens_for(manifest, images, source="the data"):
     """Raw images (N, H, W[, C]) as a folder's models read them: tokens, after checking the images are
     the kind they were trained on (colour models cannot score grey images; grey ones score colour as grey).
-    For character models, `images` are strings: token ids (N, longest) padded with -1."""
+    For character models, `images` are strings: token ids (N, longest) padded with -1, each after a
+    line break given as context (`text.line_tokens`)."""
     if manifest.get("kind") == "text":
-        return text.padded([text.encode(string, manifest["vocabulary"]) for string in images])
+        return text.padded([text.line_tokens(string, manifest["vocabulary"]) for string in images])
     channels = 1 if images.ndim == 3 else images.shape[-1]
     if channels != manifest["channels"]:
         if manifest["channels"] != 1:
@@ -215,8 +216,9 @@ def with_condition(inputs, labels, num_classes):
 def network_inputs(tokens, levels, labels=None, num_classes=0):
     """Tokens (B, steps, width) -> the network's inputs (B, steps, width * levels [+ K]): step t holds
     step t - 1's sub-pixels one-hot and step 0 the all-zero start vector, so the output at step t is
-    p(step t | steps < t) and the targets are the tokens themselves."""
-    pixels = one_hot_steps(ops.maximum(tokens, 0), levels)  # after a padded text's end, inputs no longer matter
+    p(step t | steps < t) and the targets are the tokens themselves. Given context (a text's tokens
+    of -2 and below, `text.given`) is read as its ids; after a padded text's end (-1) inputs no longer matter."""
+    pixels = one_hot_steps(ops.where(tokens <= -2, -2 - tokens, ops.maximum(tokens, 0)), levels)
     previous = ops.concatenate([ops.zeros_like(pixels[:, :1]), pixels[:, :-1]], axis=1)
     return with_condition(previous, labels, num_classes)
 
@@ -224,7 +226,7 @@ def network_inputs(tokens, levels, labels=None, num_classes=0):
 def sequence_log_likelihood(logits, tokens, for_gradient=False):
     """log p(x) in nats per sequence, (B,) float32, from the network's logits (B, steps, width * levels)
     and the observed tokens (B, steps, width): each sub-pixel's log-softmax at its token, summed.
-    Tokens of -1 pad a shorter sequence (a text) and count for nothing.
+    Tokens of -1 pad a shorter sequence (a text), those of -2 and below are given context: neither counts.
 
     The project's one likelihood: the training loss, validation, scoring, classification, ensembles
     and hybrid training all come here. A sum of logs, never a product of probabilities (which
@@ -590,11 +592,12 @@ def log_likelihood(model, tokens, labels=None, batch_size=config.SCORE_BATCH_SIZ
     labels = np.zeros(len(tokens), np.int32) if labels is None else np.asarray(labels, np.int32)
     scorer = likelihood_of(model)
     dims = (tokens >= 0).sum(axis=(1, 2)) if tokens.dtype.kind == "i" else np.full(len(tokens), tokens[0].size)
-    order = np.argsort(dims, kind="stable")  # texts of like lengths together: less padding to compute
+    lengths = (tokens != -1).sum(axis=(1, 2)) if tokens.dtype.kind == "i" else dims  # given context included
+    order = np.argsort(lengths, kind="stable")  # texts of like lengths together: less padding to compute
     nats = np.empty(len(tokens), dtype=np.float64)
     for start in progress.chunks(len(tokens), batch_size, "scored", verbose):
         rows = order[start : start + batch_size]
-        steps = text.steps_to_score(dims[rows].max(), width, tokens.shape[1])
+        steps = text.steps_to_score(lengths[rows].max(), width, tokens.shape[1])
         nats[rows] = np.asarray(scorer.predict_on_batch((tokens[rows, :steps].astype(np.int32), labels[rows])))
     return nats, reports.bits_per_dimension(-nats, np.maximum(dims, 1))
 

@@ -11,7 +11,7 @@ import reference
 from conftest import TINY_TEXT_TRAINING as TINY, assert_one_line_error, run_script, two_languages
 
 import util
-from rnn_draw.library import UserError, text
+from rnn_draw.library import UserError, background, text
 from rnn_draw.commands import trained
 
 def test_the_vocabulary_round_trips_and_reads_unseen_characters_as_unknown():
@@ -63,6 +63,32 @@ def test_padded_texts_score_as_their_own_sum_of_logs():
         tokens = text.encode(string, vocab)[None]
         np.testing.assert_allclose(got, reference.log_likelihood(model, tokens)[0], rtol=1e-5)
     np.testing.assert_allclose(bits, -nats / (np.array([3, 8, 1]) * np.log(2)))
+
+
+def test_a_string_to_classify_is_scored_after_a_line_break_it_is_not_charged_for():
+    keras.utils.set_random_seed(0)
+    vocab = text.vocabulary(["ab c\nde"])
+    model = util.create_model(len(vocab), units=8)
+    strings = ["abc", "de ab cd" * 8, "a"]  # 64 characters and the line break: scored past the first 64 steps
+    manifest = {"kind": "text", "vocabulary": vocab}
+    nats, bits = util.log_likelihood(model, util.tokens_for(manifest, strings))
+    after_break = [reference.log_likelihood(model, text.encode("\n" + s, vocab)[None])[0] for s in strings]
+    line_break = reference.log_likelihood(model, text.encode("\n", vocab)[None])[0]
+    np.testing.assert_allclose(nats, np.array(after_break) - line_break, rtol=1e-5)  # log p(s | "\n")
+    np.testing.assert_allclose(bits, -nats / (np.array([3, 64, 1]) * np.log(2)))  # per character of s only
+    assert not np.allclose(nats, util.log_likelihood(model, text.padded([text.encode(s, vocab) for s in strings]))[0])
+    # a vocabulary without line breaks reads the string from the start vector, as before
+    plain = text.vocabulary(["abc de"])
+    assert text.line_tokens("ab", plain).tolist() == text.encode("ab", plain).tolist()
+
+
+def test_the_background_reads_given_context_and_scores_only_the_string():
+    vocab = text.vocabulary(["ab\n"])
+    model = background.fit([text.encode("\nab\nba\nab", vocab)], len(vocab))
+    given = background.log_likelihood(model, text.padded([text.line_tokens("ab", vocab)]))
+    whole = background.log_likelihood(model, text.padded([text.encode("\nab", vocab)]))
+    alone = background.log_likelihood(model, text.padded([text.encode("\n", vocab)]))
+    np.testing.assert_allclose(given, whole - alone)
 
 
 def test_two_languages_are_told_apart_by_bayes_rule(languages):

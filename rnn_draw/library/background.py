@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_draw.library import UserError, atomic_write
+from rnn_draw.library import UserError, atomic_write, text
 
 BACKGROUND_FILE = "background.npz"
 SMOOTHING = 0.5  # Jeffreys' add-half: a transition never counted still gets a little probability
@@ -30,8 +30,10 @@ def offsets_for(manifest):
 
 
 def contexts(tokens, offsets, levels):
-    """Context ids (N, T) of tokens (N, T) padded with -1: the tokens `offsets` back, `levels` (the start)
-    where that is before the sequence, as one number in base levels + 1."""
+    """Context ids (N, T) of tokens (N, T) padded with -1 (given context, -2 and below, read as its ids):
+    the tokens `offsets` back, `levels` (the start) where that is before the sequence, as one number in
+    base levels + 1."""
+    tokens = text.read_ids(tokens)
     context = np.zeros(tokens.shape, np.int64)
     for offset in offsets:
         earlier = np.full(tokens.shape, levels, np.int64)
@@ -58,7 +60,7 @@ def fit(sequences, levels, offsets=(1,)):
 
 
 def log_likelihood(model, tokens):
-    """log p(x) in nats (N,) of tokens (N, T) padded with -1, under a Background."""
+    """log p(x) in nats (N,) of tokens (N, T) padded with -1 (given context read, not scored), under a Background."""
     counts, offsets = model
     levels = counts.shape[1]
     tokens = np.asarray(tokens).reshape(len(tokens), -1).astype(np.int64)

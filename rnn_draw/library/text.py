@@ -17,6 +17,7 @@ import config
 from rnn_draw.library import UserError, datasets
 
 UNKNOWN = "\ufffd"  # token 0 of every vocabulary: a character training never saw
+LINE_START = "\n"  # what a string to classify is read after (line_tokens)
 MAX_TEXT_BYTES = 512 * 2**20
 
 
@@ -113,6 +114,27 @@ def refuse_unseen(text, vocab, what):
         raise UserError(f"{what}: {len(unseen)} character(s) the models never saw in training: {shown}")
 
 
+def given(tokens):
+    """Token ids (n,) as context: read by the models but not scored (-2 - id; -1 is padding)."""
+    return -2 - np.asarray(tokens, np.int32)
+
+
+def read_ids(tokens):
+    """What the models read at each step of tokens holding given context: its ids again (padding stays -1)."""
+    tokens = np.asarray(tokens)
+    return np.where(tokens <= -2, -2 - tokens, tokens)
+
+
+def line_tokens(string, vocab):
+    """A string -> token ids (1 + len,): the line break before it as given context, then its characters.
+    Scored so, a string is p(string | the start of a line): training read every piece and line after a
+    line break, so a capital or a short word at the start is read as it starts a line, not as it would
+    stand mid-sentence (at 10 characters, +1 point on the fortunes test split and on interface messages,
+    docs/none_of_these.md). A vocabulary without line breaks gives no context."""
+    context = given(encode(LINE_START, vocab)) if LINE_START in vocab else np.zeros(0, np.int32)
+    return np.concatenate([context, encode(string, vocab)])
+
+
 def encode_typed(text, vocab, what):
     """Text a user typed -> token ids, refusing characters the models never saw (one line naming them)."""
     refuse_unseen(text, vocab, what)
@@ -146,7 +168,8 @@ def steps_to_score(longest, width, available):
 
 
 def padded(sequences, length=None):
-    """Token id sequences of any lengths -> (N, length) int32 with -1 after each sequence's end."""
+    """Token id sequences of any lengths -> (N, length) int32 with -1 after each sequence's end (given
+    context, -2 and below, stays as it is)."""
     length = length or max(len(sequence) for sequence in sequences)
     out = np.full((len(sequences), length), -1, np.int32)
     for row, sequence in enumerate(sequences):
