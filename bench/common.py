@@ -27,3 +27,18 @@ def machine():
     import keras
 
     return f"{os.cpu_count()} CPU cores, Keras {keras.__version__}, backend {keras.backend.backend()}"
+
+
+def versions(names, missing=None):
+    """"name version, ..." of the installed distributions among `names`; one not installed is left out,
+    or given as "name `missing`" when `missing` is set."""
+    from importlib import metadata
+
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            if missing:
+                found.append(f"{name} {missing}")
+    return ", ".join(found)

@@ -36,7 +36,6 @@ this working tree (name a clone to pin it while others edit; the header shows ea
 """
 
 import argparse
-import importlib.metadata
 import inspect
 import json
 import os
@@ -321,14 +320,9 @@ def default_data():
 
 
 def versions():
-    names = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy")
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return ", ".join(found)
+    from common import versions as installed
+
+    return installed(("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy"))
 
 
 def cpu_model():

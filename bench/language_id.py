@@ -36,7 +36,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import REPO, machine, seconds
+from common import REPO, machine, seconds, versions as installed
 
 import config
 from rnn_draw.library import UserError, reports, text
@@ -246,15 +246,7 @@ def tables(rows, info, sets, class_names, header):
 
 
 def versions():
-    from importlib import metadata
-
-    found = []
-    for package in ("scikit-learn", "py3langid", "lingua-language-detector"):
-        try:
-            found.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{package} not installed")
-    return ", ".join(found)
+    return installed(("scikit-learn", "py3langid", "lingua-language-detector"), missing="not installed")
 
 
 def main():

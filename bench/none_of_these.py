@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import REPO, machine
+from common import REPO, machine, versions
 
 import config
 from rnn_draw.commands import calibrating, trained
@@ -226,10 +226,8 @@ def hardware():
 
 
 def software():
-    from importlib import metadata
-
-    return f"Python {sys.version.split()[0]}, " + ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("tensorflow", "keras", "numpy", "scikit-learn"))
+    return f"Python {sys.version.split()[0]}, " + versions(
+        ("tensorflow", "tensorflow-cpu", "jax", "torch", "keras", "numpy", "scikit-learn"))
 
 
 def main():
