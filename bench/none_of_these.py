@@ -230,6 +230,17 @@ def software():
         ("tensorflow", "tensorflow-cpu", "jax", "torch", "keras", "numpy", "scikit-learn"))
 
 
+def rounded(value, digits=6):
+    """`value` with every float rounded to `digits` significant digits: a report small enough to commit."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("domain", choices=("images", "languages"))
@@ -252,7 +263,8 @@ def main():
             "what": f"'None of these' on {args.domain}: AUROC and unknown inputs accepted, each familiarity score, "
                     "test halves; the method chosen on the validation halves; the shipped threshold's acceptances",
             "command": "python bench/none_of_these.py " + " ".join(sys.argv[1:]), "machine": hardware(),
-            "software": software(), "date": f"{started:%Y-%m-%d %H:%M} to {ended:%H:%M} UTC", "figures": result}, indent=1) + "\n")
+            "software": software(), "date": f"{started:%Y-%m-%d %H:%M} to {ended:%H:%M} UTC", "figures": rounded(result)},
+            indent=1) + "\n")
         print(f"report written to {args.report}")
 
 
