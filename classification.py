@@ -56,9 +56,10 @@ def parse_args():
                         help=f"with --inputs or --text_file: the rows as .csv or .jsonl (default: {config.LABELS_FILE})")
     parser.add_argument("--acceptance", type=cli.number(float, 0, 1, low_open=True), default=None, metavar="SHARE",
                         help="share of known (validation) inputs to accept, 0-1: a higher one says 'none of these' "
-                             f"less often (default: the folder's, {config.ACCEPTANCE})")
+                             f"less often (default: the folder's; with --calibrate, the one stored: {config.ACCEPTANCE})")
     parser.add_argument("--novelty_method", choices=("likelihood", "typicality", "ratio", "combined"), default=None,
-                        help="the familiarity score that decides 'none of these' (default: the folder's; docs/none_of_these.md)")
+                        help="the familiarity score that decides 'none of these' (default: the folder's; with --calibrate, "
+                             f"the one stored: {config.NOVELTY_METHOD}; docs/none_of_these.md)")
     parser.add_argument("--calibrate", action="store_true",
                         help="count the folder's background model and store the thresholds of 'none of these' from its "
                              "validation inputs (writes MODELS_DIR/none_of_these.json and background.npz)")
@@ -75,9 +76,11 @@ def parse_args():
         parser.error(f"{' and '.join(own)}: give one of them")
     if own and len(args.models_dir) > 1:
         parser.error(f"{own[0]} takes one --models_dir")
-    for flag, value in (("--output", args.output), ("--acceptance", args.acceptance), ("--novelty_method", args.novelty_method)):
-        if value is not None and not (args.inputs or args.text_file):
-            parser.error(f"{flag} goes with --inputs or --text_file")
+    if args.output is not None and not (args.inputs or args.text_file):
+        parser.error("--output goes with --inputs or --text_file")
+    for flag, value in (("--acceptance", args.acceptance), ("--novelty_method", args.novelty_method)):
+        if value is not None and not (args.inputs or args.text_file or args.calibrate):
+            parser.error(f"{flag} goes with --inputs, --text_file or --calibrate")
     return args
 
 

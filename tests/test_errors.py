@@ -144,7 +144,7 @@ BAD_INPUTS = [
     row("classification.py", ["--text_file", f"{FILES}/a_file", "--models_dir", MODELS], "holds image models"),
     row("classification.py", ["--inputs", f"{FILES}/a_file", "--acceptance", "0"], "--acceptance",
         also=[["--inputs", f"{FILES}/a_file", "--acceptance", "1.5"]]),
-    row("classification.py", ["--acceptance", "0.9"], "goes with --inputs or --text_file",
+    row("classification.py", ["--acceptance", "0.9"], "goes with --inputs",
         also=[["--output", "rows.csv"]]),
     row("classification.py", ["--calibrate", "--inputs", f"{FILES}/a_file"], "give one of them"),
     row("classification.py", ["--inputs", f"{FILES}/a_file", "--novelty_method", "vibes"], "--novelty_method"),

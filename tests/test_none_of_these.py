@@ -86,6 +86,18 @@ def test_calibration_stores_the_background_and_every_methods_quantiles(calibrate
     assert model.offsets == (1,) and model.counts.sum() > 10_000
 
 
+def test_calibration_stores_the_method_and_acceptance_it_is_given(calibrated_languages, tmp_path):
+    data, models = calibrated_languages
+    copy = tmp_path / "languages"
+    shutil.copytree(models, copy)
+    result = run_script("classification.py", "--models_dir", copy, "--calibrate", "--data", data,
+                        "--novelty_method", "ratio", "--acceptance", "0.95")
+    assert result.returncode == 0 and "by ratio, accepting 95%" in result.stdout, result.stderr[-2000:]
+    record = novelty.load(copy)
+    assert (record["method"], record["acceptance"]) == ("ratio", 0.95)
+    assert record["quantiles"] == novelty.load(models)["quantiles"]  # the same validation inputs, scored alike
+
+
 def test_lines_are_labelled_one_row_each_and_a_mixture_is_none_of_these(calibrated_languages, tmp_path):
     _, models = calibrated_languages
     lines = ["abba ab baab ba", "zyx xyz zz yx zy", "", "axbyazbxaybzaxby", "ab € ba", "ba ab"]

@@ -130,7 +130,9 @@ def classify(args):
     if args.inputs or args.text_file:
         return labelling.label(args, load_folder(args.models_dir[0]))
     if args.calibrate:
-        record = calibrating.calibrate(args.models_dir[0], load_folder(args.models_dir[0]), args.data, batch_size=args.batch_size)
+        record = calibrating.calibrate(args.models_dir[0], load_folder(args.models_dir[0]), args.data,
+                                       args.novelty_method or config.NOVELTY_METHOD, args.acceptance or config.ACCEPTANCE,
+                                       args.batch_size)
         print(f"calibrated on {record['validation']} ({record['count']}): 'none of these' by {record['method']}, "
               f"accepting {record['acceptance']:.0%} of them; written to {args.models_dir[0]}")
         return
