@@ -7,7 +7,7 @@ and validated on its last 10%, as nanoGPT's shakespeare_char is; losses are in n
 Examples:
   python train_text.py --data nietzsche                    (-> trained/nietzsche)
   python train_text.py --data tinyshakespeare --recipe shakespeare-3min
-  python train_text.py --data fortunes-7lang --all_classes --recipe languages   (one model per language)
+  python train_text.py --all_classes --recipe languages   (one model per language; first python data/make_messages.py)
   python train_text.py --data my_notes.txt --epochs 2 --models_dir trained/my_notes
 Then:  python generate.py --models_dir trained/nietzsche --prime "SUPPOSING that Truth is a woman"
        python classification.py --models_dir trained/languages --text "Wie spät ist es?"

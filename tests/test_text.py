@@ -10,6 +10,7 @@ import pytest
 import reference
 from conftest import TINY_TEXT_TRAINING as TINY, assert_one_line_error, run_script, two_languages
 
+import config
 import util
 from rnn_draw.library import UserError, background, text
 from rnn_draw.commands import trained
@@ -89,6 +90,13 @@ def test_the_background_reads_given_context_and_scores_only_the_string():
     whole = background.log_likelihood(model, text.padded([text.encode("\nab", vocab)]))
     alone = background.log_likelihood(model, text.padded([text.encode("\n", vocab)]))
     np.testing.assert_allclose(given, whole - alone)
+
+
+def test_a_corpus_the_project_makes_says_how_to_make_it_when_missing(monkeypatch, tmp_path):
+    entry = {**config.DATASETS["fortunes-messages-7lang"], "copies": (str(tmp_path / "not_made"),)}
+    monkeypatch.setitem(config.DATASETS, "fortunes-messages-7lang", entry)
+    with pytest.raises(UserError, match="no local copy.*; make it with python data/make_messages.py"):
+        text.load_corpus("fortunes-messages-7lang")
 
 
 def test_two_languages_are_told_apart_by_bayes_rule(languages):

@@ -38,7 +38,9 @@ def corpus_path(data):
             raise UserError(f"{data} is a data set of images: train_mnist.py or train_cifar.py takes it")
         path = datasets.local_copy(data)
         if path is None:
-            raise UserError(f"{data}: no local copy at {', '.join(config.DATASETS[data]['copies'])}")
+            made_by = config.DATASETS[data].get("made_by")
+            raise UserError(f"{data}: no local copy at {', '.join(config.DATASETS[data]['copies'])}"
+                            + (f"; make it with {made_by}" if made_by else ""))
         return path.resolve()
     path = Path(data).expanduser()
     if not path.exists():
