@@ -131,8 +131,8 @@ def line_tokens(string, vocab):
     """A string -> token ids (1 + len,): the line break before it as given context, then its characters.
     Scored so, a string is p(string | the start of a line): training read every piece and line after a
     line break, so a capital or a short word at the start is read as it starts a line, not as it would
-    stand mid-sentence (at 10 characters, +1 point on the fortunes test split and on interface messages,
-    docs/none_of_these.md). A vocabulary without line breaks gives no context."""
+    stand mid-sentence (at 10 characters, about a point on the fortunes test split: docs/language_id.md).
+    A vocabulary without line breaks gives no context."""
     context = given(encode(LINE_START, vocab)) if LINE_START in vocab else np.zeros(0, np.int32)
     return np.concatenate([context, encode(string, vocab)])
 
