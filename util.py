@@ -130,7 +130,7 @@ def tokens_for(manifest, images, source="the data"):
     For character models, `images` are strings: token ids (N, longest) padded with -1, each after a
     line break given as context (`text.line_tokens`)."""
     if manifest.get("kind") == "text":
-        return text.padded([text.line_tokens(string, manifest["vocabulary"]) for string in images])
+        return text.padded(text.line_tokens(images, manifest["vocabulary"]))
     channels = 1 if images.ndim == 3 else images.shape[-1]
     if channels != manifest["channels"]:
         if manifest["channels"] != 1:

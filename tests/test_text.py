@@ -80,13 +80,13 @@ def test_a_string_to_classify_is_scored_after_a_line_break_it_is_not_charged_for
     assert not np.allclose(nats, util.log_likelihood(model, text.padded([text.encode(s, vocab) for s in strings]))[0])
     # a vocabulary without line breaks reads the string from the start vector, as before
     plain = text.vocabulary(["abc de"])
-    assert text.line_tokens("ab", plain).tolist() == text.encode("ab", plain).tolist()
+    assert text.line_tokens(["ab"], plain)[0].tolist() == text.encode("ab", plain).tolist()
 
 
 def test_the_background_reads_given_context_and_scores_only_the_string():
     vocab = text.vocabulary(["ab\n"])
     model = background.fit([text.encode("\nab\nba\nab", vocab)], len(vocab))
-    given = background.log_likelihood(model, text.padded([text.line_tokens("ab", vocab)]))
+    given = background.log_likelihood(model, text.padded(text.line_tokens(["ab"], vocab)))
     whole = background.log_likelihood(model, text.padded([text.encode("\nab", vocab)]))
     alone = background.log_likelihood(model, text.padded([text.encode("\n", vocab)]))
     np.testing.assert_allclose(given, whole - alone)

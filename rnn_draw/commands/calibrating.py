@@ -97,7 +97,7 @@ def text_inputs(manifest, data):
     training, strings, labels = {}, [], []
     for label, name in enumerate(corpus.class_names):
         train, validation = text.split_for_validation(corpus.train[name])
-        training[label] = [text.line_tokens(piece, manifest["vocabulary"]) for piece in text.pieces(train)]
+        training[label] = text.line_tokens(text.pieces(train), manifest["vocabulary"])
         held = [" ".join(piece.split()) for piece in text.pieces(validation)]
         if len(held) < config.CALIBRATION_PIECES:  # a text not cut into pieces: windows of several lengths instead
             held = windows_of(" ".join(validation.split()))

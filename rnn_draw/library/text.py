@@ -102,10 +102,16 @@ def vocabulary(texts):
     return [UNKNOWN, *sorted(seen)]
 
 
+def encoder(vocab):
+    """A function: a string -> token ids (len,) int32, characters outside `vocab` becoming UNKNOWN (0);
+    the vocabulary's index is built once, for many strings."""
+    index = {char: number for number, char in enumerate(vocab)}
+    return lambda text: np.fromiter((index.get(char, 0) for char in text), dtype=np.int32, count=len(text))
+
+
 def encode(text, vocab):
     """A string -> token ids (len,) int32; characters outside `vocab` become UNKNOWN (0)."""
-    index = {char: number for number, char in enumerate(vocab)}
-    return np.fromiter((index.get(char, 0) for char in text), dtype=np.int32, count=len(text))
+    return encoder(vocab)(text)
 
 
 def refuse_unseen(text, vocab, what):
@@ -127,14 +133,15 @@ def read_ids(tokens):
     return np.where(tokens <= -2, -2 - tokens, tokens)
 
 
-def line_tokens(string, vocab):
-    """A string -> token ids (1 + len,): the line break before it as given context, then its characters.
-    Scored so, a string is p(string | the start of a line): training read every piece and line after a
-    line break, so a capital or a short word at the start is read as it starts a line, not as it would
-    stand mid-sentence (at 10 characters, about a point on the fortunes test split: docs/language_id.md).
-    A vocabulary without line breaks gives no context."""
-    context = given(encode(LINE_START, vocab)) if LINE_START in vocab else np.zeros(0, np.int32)
-    return np.concatenate([context, encode(string, vocab)])
+def line_tokens(strings, vocab):
+    """Strings -> token ids [(1 + len,), ...]: the line break before each as given context, then its
+    characters. Scored so, a string is p(string | the start of a line): training read every piece and
+    line after a line break, so a capital or a short word at the start is read as it starts a line, not
+    as it would stand mid-sentence (at 10 characters, about a point on the fortunes test split:
+    docs/language_id.md). A vocabulary without line breaks gives no context."""
+    to_ids = encoder(vocab)
+    context = given(to_ids(LINE_START)) if LINE_START in vocab else np.zeros(0, np.int32)
+    return [np.concatenate([context, to_ids(string)]) for string in strings]
 
 
 def encode_typed(text, vocab, what):
