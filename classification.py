@@ -10,6 +10,8 @@ for validation: a figure to choose between runs (seeds, settings) by, leaving th
 With character models (train_text.py), the same rule names the language of a text: the test
 split's pieces (whitespace runs collapsed, ends stripped) are classified whole and by their first 10,
 20 and 50 characters; --text names the language of one string.
+--density scores a folder's density instead (class-free folders too): the test NLL in nats per image
+and bits per dimension, each with its 95% interval.
 A user's own inputs, without labels: --inputs (pictures: files, folders, globs) or --text_file (one
 string per line; - for standard input) label each with its class, posterior and bits per dimension,
 and answer "none of these" when the best class explains it less than the folder's threshold allows
@@ -19,6 +21,7 @@ Example (the tutorial's command):  python classification.py --num_images=10000
 Ensemble:  python classification.py --models_dir trained/mnist_models trained/conditional
 Languages: python classification.py --models_dir trained/languages --data fortunes-7lang
            python classification.py --models_dir trained/languages --text "Wie spät ist es?"
+Density:   python classification.py --models_dir trained/binarized_mnist_cpu --density
 Your own:  python classification.py --inputs my_digits/ scan*.png --output labels.jsonl
            python classification.py --models_dir trained/languages --text_file messages.txt
 """
@@ -63,6 +66,10 @@ def parse_args():
     parser.add_argument("--calibrate", action="store_true",
                         help="count the folder's background model and store the thresholds of 'none of these' from its "
                              "validation inputs (writes MODELS_DIR/none_of_these.json and background.npz)")
+    parser.add_argument("--density", action="store_true",
+                        help="score one folder's density instead of classifying: the test NLL, log p(x) = log sum_k "
+                             "p(k) p(x | k) (a class-free folder's own), in nats per image and bits per dimension with "
+                             "95%% intervals (writes MODELS_DIR/density.json; docs/density.md)")
     parser.add_argument("--report", default=None, metavar="FILE",
                         help="JSON report, or a folder for classification.json (default: MODELS_DIR/classification.json; "
                              f"for an ensemble {config.GENERATED_DIR}/ensemble_classification.json)")
@@ -71,7 +78,7 @@ def parse_args():
     if args.split == "validation" and len(args.models_dir) > 1:
         parser.error("--split validation takes one --models_dir: each folder's training held out its own images")
     own = [flag for flag, value in (("--inputs", args.inputs), ("--text_file", args.text_file), ("--text", args.text),
-                                    ("--calibrate", args.calibrate)) if value]
+                                    ("--calibrate", args.calibrate), ("--density", args.density)) if value]
     if len(own) > 1:
         parser.error(f"{' and '.join(own)}: give one of them")
     if own and len(args.models_dir) > 1:

@@ -23,6 +23,17 @@ CELL = "gru"  # one of CELLS
 # The recurrent cells --cell takes: the Keras layer of each, and its weight blocks (gates) for the memory
 # estimate. Adding a cell is adding a row here (a Keras layer with `units` and `return_sequences`).
 CELLS = {"gru": {"layer": "GRU", "gates": 3}, "lstm": {"layer": "LSTM", "gates": 4}, "simple": {"layer": "SimpleRNN", "gates": 1}}
+# What each step reads besides the recurrent state (--context, pixel mode; rnn_draw/library/context.py):
+# the tutorial reads the previous pixel only; the others add pixels of the rows above, which raster
+# order puts a row's worth of steps back (PixelRNN's Row LSTM reads the row above).
+CONTEXT = "previous"
+CONTEXTS = {
+    "previous": "the previous pixel (the tutorial)",
+    "above": "the previous pixel and the one above",
+    "neighbours": "the previous pixel, the one above and its left and right neighbours",
+    "last_row": "the previous SIZE + 1 pixels: the row above from the pixel above-left on, and the row so far",
+    "last_two_rows": "the previous 2 x SIZE + 1 pixels: two rows above as last_row reads one",
+}
 UNITS = 256
 LAYERS = 1
 DROPOUT = 0.0
@@ -51,6 +62,11 @@ SHARED_DATASETS = "../shared/datasets"  # where this project's machines keep the
 DATASETS = {
     "mnist": {"kind": "mnist", "about": "MNIST: 60,000 training and 10,000 test digits", "download": "mnist",
               "copies": ("data/mnist.npz", f"{SHARED_DATASETS}/mnist.npz", "~/.keras/datasets/mnist.npz")},
+    # The density table's MNIST (NADE, MADE, PixelRNN): each pixel drawn once from Bernoulli(intensity)
+    # with this seed, not the threshold of --binarize; its models read it at 28x28, two levels.
+    "mnist-binarized": {"kind": "mnist", "about": "MNIST binarised stochastically once (seed 0), 28x28",
+                        "binarized_from": "mnist", "seed": 0, "fixed": {"target_size": 28, "max_intensity": 1},
+                        "copies": ()},
     "mnist-mini": {"kind": "mnist", "about": "1,000 training and 100 test images per digit, shipped",
                    "copies": ("data/mnist-mini.npz",)},
     "cifar10": {"kind": "cifar10", "about": "CIFAR-10: 50,000 training and 10,000 test images", "download": "cifar10",
@@ -139,6 +155,7 @@ LABELS_FILE = "generated/labels.csv"  # classification.py --inputs / --text_file
 # classification.py's reports: in the models folder, or in GENERATED_DIR for an ensemble.
 REPORT_NAMES = {"test": "classification.json", "validation": "classification_validation.json"}
 ENSEMBLE_REPORT = "ensemble_classification.json"
+DENSITY_REPORTS = {"test": "density.json", "validation": "density_validation.json"}  # classification.py --density
 
 # Sampling.
 GRID_SIZE = 5
@@ -205,6 +222,18 @@ RECIPES = {
     "languages": {"dataset": "text", "data": "fortunes-messages-7lang", "models_dir": "trained/languages",
                   "units": 192, "seq_length": 64, "batch_size": 32, "epochs": 30, "max_minutes": 8,
                   "learning_rate": 3e-3, "lr_patience": 1},
+    # The density table's data (binarised MNIST, 28x28): one class-free GRU(256) reading the row above
+    # (context last_row), four epochs with the step falling along a cosine, within an hour on 2 CPU
+    # cores (docs/density.md). Scored by `classification.py --density`.
+    "binarized-mnist-cpu": {"dataset": "mnist", "data": "mnist-binarized", "all_digits": True, "unconditional": True,
+                            "context": "last_row", "units": 256, "batch_size": 64, "learning_rate": 2e-3, "epochs": 4,
+                            "cosine_decay": True, "max_minutes": 60, "models_dir": "trained/binarized_mnist_cpu",
+                            "validation_split": HELD_OUT},
+    # The same for an accelerator's hour (not yet measured on one): wider, two layers, larger batches.
+    "binarized-mnist-gpu": {"dataset": "mnist", "data": "mnist-binarized", "all_digits": True, "unconditional": True,
+                            "context": "last_row", "units": 512, "layers": 2, "batch_size": 128, "learning_rate": 2e-3,
+                            "epochs": 40, "cosine_decay": True, "max_minutes": 60, "models_dir": "trained/binarized_mnist_gpu",
+                            "validation_split": HELD_OUT},
     # The best of the H100 measurements (conditional, 14x14, batch 256, 30 epochs: 0.9810).
     "best-mnist": {"dataset": "mnist", "data": MNIST_DATA, "conditional": True, "target_size": 14, "batch_size": 256,
                    "epochs": 30, "models_dir": "trained/best_mnist", "validation_split": HELD_OUT},

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 import config
-from rnn_draw.library import UserError, batches, ensemble, progress, quiet, reports, sizes, text
+from rnn_draw.library import UserError, batches, context, ensemble, progress, quiet, reports, sizes, text
 from rnn_draw.library.datasets import to_grayscale
 
 with quiet.backend_import():  # TensorFlow prints notices on import that no log level silences
@@ -149,18 +149,21 @@ def levels_for(manifest, images, source="the data"):
 # ------------------------------------------------------------------------------------------------
 
 def create_model(levels, units=config.UNITS, cell=config.CELL, num_layers=config.LAYERS, dropout=config.DROPOUT,
-                 width=1, num_classes=0):
+                 width=1, num_classes=0, offsets=context.TUTORIAL_OFFSETS):
     """The tutorial's network, generalised: RNN(units) x num_layers -> Dense at every step -> softmax.
 
     Defaults: GRU(256, return_sequences) -> Dense(levels) -> softmax, the tutorial's design. Input
-    (batch, steps, width * levels + num_classes) of any length: the previous step's one-hot
-    sub-pixels (and the class one-hot of a conditional model). Output: a distribution over the
-    levels for each sub-pixel of the step, (batch, steps, levels) when width == 1, else
-    (batch, steps, width, levels) (row mode). The layer named "logits" is what scoring reads.
+    (batch, steps, len(offsets) * width * levels + num_classes) of any length: the one-hot sub-pixels
+    of the steps `offsets` back (the previous step alone by default; `rnn_draw.library.context`), and
+    the class one-hot of a conditional model. Output: a distribution over the levels for each
+    sub-pixel of the step, (batch, steps, levels) when width == 1, else (batch, steps, width, levels)
+    (row mode). The layer named "logits" is what scoring reads.
     Not compiled: training compiles the token model around it (`fitting_model`).
     """
-    inputs = keras.Input((None, width * levels + num_classes))
-    hidden = inputs
+    offsets = tuple(offsets)
+    inputs = keras.Input((None, len(offsets) * width * levels + num_classes))
+    # A wider context is recorded in the saved model; the tutorial's network stays as it was.
+    hidden = inputs if offsets == context.TUTORIAL_OFFSETS else context.Context(offsets, name="context")(inputs)
     for index in range(num_layers):
         name = cell if num_layers == 1 else f"{cell}_{index}"
         hidden = getattr(layers, config.CELLS[cell]["layer"])(units, return_sequences=True, name=name)(hidden)
@@ -192,7 +195,7 @@ def width_of(model):
 
 def num_classes_of(model):
     """Size of the class one-hot a conditional model takes at every step (0 for a per-class model)."""
-    return model.input_shape[-1] - width_of(model) * levels_of(model)
+    return model.input_shape[-1] - len(context.offsets_of(model)) * width_of(model) * levels_of(model)
 
 
 def one_hot_steps(tokens, levels):
@@ -213,14 +216,17 @@ def with_condition(inputs, labels, num_classes):
     return ops.concatenate([inputs, condition], axis=-1)
 
 
-def network_inputs(tokens, levels, labels=None, num_classes=0):
-    """Tokens (B, steps, width) -> the network's inputs (B, steps, width * levels [+ K]): step t holds
-    step t - 1's sub-pixels one-hot and step 0 the all-zero start vector, so the output at step t is
+def network_inputs(tokens, levels, labels=None, num_classes=0, offsets=context.TUTORIAL_OFFSETS):
+    """Tokens (B, steps, width) -> the network's inputs (B, steps, len(offsets) * width * levels [+ K]):
+    step t holds the sub-pixels of steps t - d one-hot, for each d of `offsets` (step t - 1 alone by
+    default), steps before the first being the all-zero start vector; so the output at step t is
     p(step t | steps < t) and the targets are the tokens themselves. Given context (a text's tokens
     of -2 and below, `text.given`) is read as its ids; after a padded text's end (-1) inputs no longer matter."""
     pixels = one_hot_steps(ops.where(tokens <= -2, -2 - tokens, ops.maximum(tokens, 0)), levels)
-    previous = ops.concatenate([ops.zeros_like(pixels[:, :1]), pixels[:, :-1]], axis=1)
-    return with_condition(previous, labels, num_classes)
+    reach = max(offsets)
+    padded = ops.pad(pixels, ((0, 0), (reach, 0), (0, 0)))  # start vectors before the first step
+    earlier = [padded[:, reach - offset : -offset] for offset in offsets]
+    return with_condition(ops.concatenate(earlier, axis=-1) if len(earlier) > 1 else earlier[0], labels, num_classes)
 
 
 def sequence_log_likelihood(logits, tokens, for_gradient=False):
@@ -258,10 +264,12 @@ class TokenLikelihood(keras.Model):
         super().__init__()
         self.network_logits = keras.Model(network.inputs, network.get_layer("logits").output)
         self.levels, self.num_classes, self.per_token = levels_of(network), num_classes_of(network), per_token
+        self.offsets = context.offsets_of(network)
 
     def call(self, inputs, training=False):
         tokens, labels = inputs
-        logits = self.network_logits(network_inputs(tokens, self.levels, labels, self.num_classes), training=training)
+        inputs = network_inputs(tokens, self.levels, labels, self.num_classes, self.offsets)
+        logits = self.network_logits(inputs, training=training)
         nats = sequence_log_likelihood(logits, tokens, for_gradient=bool(training))
         if self.per_token:
             nats = nats / ops.maximum(ops.sum(ops.cast(tokens >= 0, "float32"), axis=(1, 2)), 1.0)
@@ -440,7 +448,8 @@ class Sampler(keras.Model):
     reproducible on every backend. Outputs: tokens (B, steps, width) and probs (B, steps, width,
     levels), the distribution each sub-pixel came from (before temperature). The first step sees the
     zero start vector, as in training. Sharing the trained layers, its distributions equal a full
-    forward pass's. O(steps): the state is carried, the prefix never re-read.
+    forward pass's. O(steps): the state is carried, the prefix never re-read; so are the last
+    max(offsets) steps drawn, one-hot, which a wider context reads (`network_inputs`).
     """
 
     def __init__(self, model, temperature=1.0):
@@ -448,16 +457,18 @@ class Sampler(keras.Model):
         self.cells = [layer.cell for layer in recurrent_layers(model)]
         self.dense = model.get_layer("logits")
         self.levels, self.width, self.num_classes = levels_of(model), width_of(model), num_classes_of(model)
-        self.temperature = temperature
+        self.offsets, self.temperature = context.offsets_of(model), temperature
 
     def call(self, inputs):
         uniforms, forced, keep, labels = inputs
         batch = ops.shape(uniforms)[0]
+        reach = max(self.offsets)
 
         def step(carry, xs):
-            previous, _, _, *states = carry
+            recent, _, _, *states = carry  # recent[:, reach - d]: the step d back, one-hot
             uniform, given, kept = xs
-            hidden = with_condition(previous, labels, self.num_classes)
+            hidden = ops.concatenate([recent[:, reach - offset] for offset in self.offsets], axis=-1)
+            hidden = with_condition(hidden, labels, self.num_classes)
             new_states = []
             for cell, state in zip(self.cells, self._split(states)):
                 hidden, new_state = cell(hidden, state)
@@ -466,12 +477,13 @@ class Sampler(keras.Model):
             cumulative = ops.cumsum(ops.softmax(logits / self.temperature), axis=-1)
             drawn = ops.minimum(ops.sum(ops.cast(cumulative < uniform[..., None], "int32"), -1), self.levels - 1)
             token = ops.where(kept > 0, ops.cast(given, "int32"), drawn)
-            carry = (one_hot_steps(token, self.levels), token, ops.softmax(logits), *new_states)
+            recent = ops.concatenate([recent[:, 1:], one_hot_steps(token, self.levels)[:, None]], axis=1)
+            carry = (recent, token, ops.softmax(logits), *new_states)
             # Keras's TensorFlow scan needs per-step outputs shaped like the carry: output the carry.
             return carry, carry
 
         start = (  # the all-zero start vector, as in training
-            ops.zeros((batch, self.width * self.levels)),
+            ops.zeros((batch, reach, self.width * self.levels)),
             ops.zeros((batch, self.width), "int32"),
             ops.zeros((batch, self.width, self.levels)),
             *[ops.zeros((batch, size)) for cell in self.cells for size in self._state_sizes(cell)],
@@ -523,6 +535,7 @@ def sample_tokens(model, num_images, steps, temperature=1.0, seed=None, label=No
     probs = np.empty((num_images, steps, width, levels) if with_probs else (0,), np.float32)
     sampler = sampler_for(model, temperature)
     state_floats = sum(size for cell in sampler.cells for size in Sampler._state_sizes(cell))
+    state_floats += (max(sampler.offsets) - 1) * width * levels  # the steps a wider context reads
     chunk = sizes.sampled_per_call(steps, width, levels, state_floats, num_images)
     for start in progress.chunks(num_images, chunk, "drawn", verbose):
         count = min(chunk, num_images - start)
@@ -627,7 +640,8 @@ def class_log_likelihoods(manifest, models, tokens, batch_size=config.SCORE_BATC
         given = np.full(len(tokens), label) if manifest["conditional"] else None
         scores[:, column] = log_likelihood(models[label], tokens, given, batch_size, verbose)[0]
         if verbose:
-            print(f"scored {len(tokens)} images under class {manifest['class_names'][label]}: mean log-likelihood "
+            under = "the class-free model" if label is None else f"class {manifest['class_names'][label]}"
+            print(f"scored {len(tokens)} images under {under}: mean log-likelihood "
                   f"{scores[:, column].mean():.2f} nats", flush=True)
     return scores, labels
 
@@ -635,6 +649,12 @@ def class_log_likelihoods(manifest, models, tokens, batch_size=config.SCORE_BATC
 def bayes_rule(scores, labels, log_prior):
     """argmax_k [log p(x | k) + log p(k)] for scores (N, K) in nats: the predicted labels (N,)."""
     return labels[np.argmax(scores + log_prior, axis=1)]
+
+
+def log_density(scores, log_prior):
+    """log p(x) = log sum_k p(k) p(x | k) in nats (N,), from scores (N, K) of log p(x | k) and the log
+    prior (K,): the density of a folder's models taken together (a class-free model's own: K = 1, prior 1)."""
+    return np.logaddexp.reduce(scores + log_prior, axis=1)
 
 
 def classify(folders, images, uniform_priors=False, batch_size=config.SCORE_BATCH_SIZE, verbose=0, source="the data"):

@@ -42,3 +42,16 @@ def versions(names, missing=None):
             if missing:
                 found.append(f"{name} {missing}")
     return ", ".join(found)
+
+
+def hardware():
+    """The CPU's name, cores, memory and the load average when the run ended."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GB, CPU only ({machine()}); load average {os.getloadavg()[0]:.1f} at the end"
+
+
+def software():
+    return f"Python {sys.version.split()[0]}, " + versions(
+        ("tensorflow", "tensorflow-cpu", "jax", "torch", "keras", "numpy", "scikit-learn"))

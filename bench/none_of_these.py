@@ -25,12 +25,11 @@ Usage: python bench/none_of_these.py images|languages [--models_dir DIR] [--repo
 import argparse
 import datetime
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from common import REPO, machine, versions
+from common import REPO, hardware, software
 
 import config
 from rnn_draw.commands import calibrating, trained
@@ -215,19 +214,6 @@ def printed(result):
                   + ", ".join(f"{k} {v:.4f}" for k, v in shipped["known_accepted"].items()),
                   "unknown accepted (test halves): " + ", ".join(f"{k} {v:.4f}" for k, v in shipped["unknown_accepted"].items())]
     return "\n".join(lines_out)
-
-
-def hardware():
-    """The CPU's name, cores, memory and the load average when the run ended."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GB, CPU only ({machine()}); load average {os.getloadavg()[0]:.1f} at the end"
-
-
-def software():
-    return f"Python {sys.version.split()[0]}, " + versions(
-        ("tensorflow", "tensorflow-cpu", "jax", "torch", "keras", "numpy", "scikit-learn"))
 
 
 def rounded(value, digits=6):

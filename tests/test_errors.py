@@ -148,6 +148,18 @@ BAD_INPUTS = [
         also=[["--output", "rows.csv"]]),
     row("classification.py", ["--calibrate", "--inputs", f"{FILES}/a_file"], "give one of them"),
     row("classification.py", ["--inputs", f"{FILES}/a_file", "--novelty_method", "vibes"], "--novelty_method"),
+    # --- the density table's data (binarised MNIST, 28x28) and scoring a folder's density
+    row("train_mnist.py", ["--all_digits", "--data", "mnist-binarized", "--max_intensity", "3"], "--max_intensity", "is not that",
+        also=[["--all_digits", "--binarize", "stochastic", "--max_intensity=6"], ["--recipe", "binarized-mnist-cpu", "--max_intensity", "2"]]),
+    row("train_mnist.py", ["--all_digits", "--data", "mnist-binarized", "--target_size", "14"], "--target_size 14 is not that"),
+    row("train_mnist.py", ["--all_digits", "--data", f"{FILES}/no_images", "--binarize", "stochastic"], "--binarize stochastic",
+        also=[["--digit", "3", "--data", "mnist-mini", "--binarize", "stochastic"]]),
+    row("train_cifar.py", ["--all_classes", "--binarize", "stochastic"], "--binarize stochastic"),
+    row("train_mnist.py", ["--digit", "3", "--context", "above", "--mode", "row"], "goes with --mode pixel"),
+    row("train_mnist.py", ["--digit", "3", "--context", "diagonal"], "--context"),
+    row("classification.py", ["--density", "--models_dir", str(REPO / "trained/gan_mnist_conditional")], "has no likelihood"),
+    row("classification.py", ["--density", "--models_dir", MODELS, MODELS], "takes one --models_dir"),
+    row("classification.py", ["--density", "--inputs", f"{FILES}/a_file"], "give one of them"),
     # --- outputs that cannot be written
     row("train_mnist.py", ["--digit", "1", "--data", "mnist-mini", "--epochs", "1", "--models_dir", f"{FILES}/a_file/models"],
         "cannot write"),

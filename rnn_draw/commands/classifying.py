@@ -1,6 +1,6 @@
 """classification.py's work: parsed flags -> Bayes' rule over one or more models folders, on a data
-set's test split, the images training held out, or the test pieces of a text; the report printed and
-written. `classify(args)` runs it."""
+set's test split, the images training held out, or the test pieces of a text, or a folder's density
+(--density); the report printed and written. `classify(args)` runs it."""
 
 from pathlib import Path
 
@@ -50,7 +50,8 @@ def split_images(args, manifest):
         images, labels = datasets.held_out_images(dataset.x_train, dataset.y_train, runs)
         if not len(images):
             raise UserError(f"{args.models_dir[0]}: its training held out no images (--validation_split 0)")
-        print(f"classifying the {len(images)} training images that {args.models_dir[0]}'s training held out")
+        print(f"{'scoring' if getattr(args, 'density', False) else 'classifying'} the {len(images)} training images "
+              f"that {args.models_dir[0]}'s training held out")
     else:
         images, labels = dataset.x_test, dataset.y_test
     chosen = datasets.first_images(images, labels, args.num_images)
@@ -125,8 +126,36 @@ def text_report(args, loaded):
     return results
 
 
+def density(args):
+    """--density: the test split's (or the held-out images') negative log-likelihood under one folder's
+    models, log p(x) = log sum_k p(k) p(x | k) (a class-free model's own log p(x)), in nats per image and
+    bits per dimension with 95% intervals; printed, and written to the folder's density report."""
+    folder = args.models_dir[0]
+    manifest, models = trained.load_models(folder)
+    if folders.is_gan(manifest):
+        raise UserError(f"{folder} holds a GAN (train_gan.py): a generator has no likelihood to score; "
+                        "--density scores pixel-RNN folders")
+    if folders.is_text(manifest):
+        raise UserError(f"--density scores image models; {folder} holds character models, whose bits per character "
+                        "classification.py reports")
+    images, _ = split_images(args, manifest)
+    scores, classes = util.class_log_likelihoods(manifest, models, util.tokens_for(manifest, images, args.data or folder),
+                                                 args.batch_size, progress.verbosity())
+    log_prior = util.log_priors([manifest["train_counts"].get(str(label), 0) for label in classes])
+    steps, width = util.sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
+    report = {"split": args.split, "data": args.data or manifest["dataset"], "models_dir": folder,
+              "classes_mixed": len(classes), "levels": manifest["levels"], "context": manifest.get("context", config.CONTEXT),
+              **reports.density_report(-util.log_density(scores, log_prior), steps * width)}
+    print(reports.format_density(report))
+    out = cli.output_file(args.report, config.DENSITY_REPORTS[args.split]) if args.report else Path(folder) / config.DENSITY_REPORTS[args.split]
+    write_json(out, report)
+    print(f"report written to {out}")
+
+
 def classify(args):
     """What classification.py's parsed flags ask for: printed, and written as a report."""
+    if args.density:
+        return density(args)
     if args.inputs or args.text_file:
         return labelling.label(args, load_folder(args.models_dir[0]))
     if args.calibrate:

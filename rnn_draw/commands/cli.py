@@ -191,7 +191,12 @@ def add_model_flags(parser, defaults):
         help="use the first N training images of each class trained, as the tutorial does (default: all)")
     add("--target_size", type=positive(int, 256), default=defaults["target_size"], help="images are shrunk to SIZE x SIZE, 1-256 (default: %(default)s)")
     add("--max_intensity", type=positive(int, 255), default=defaults["max_intensity"], help="levels are 0..MAX, 1-255 (default: %(default)s)")
-    add("--binarize", action="store_true", help="2 levels at the threshold 0.5 (the same as --max_intensity 1)")
+    add("--binarize", nargs="?", choices=("threshold", "stochastic"), const="threshold", default=None,
+        help="2 levels: at the threshold 0.5 (--binarize alone, the same as --max_intensity 1), or stochastic: each "
+             "MNIST pixel drawn once from Bernoulli(intensity), the density table's data (the same as --data mnist-binarized)")
+    add("--context", choices=tuple(config.CONTEXTS), default=config.CONTEXT,
+        help="what each step reads besides the recurrent state, pixel mode: "
+             + "; ".join(f"{name}: {about}" for name, about in config.CONTEXTS.items()) + " (default: %(default)s)")
     add("--grayscale", action="store_true", help="convert colour images to one channel first (a cheaper model)")
     add("--mode", choices=("pixel", "row"), default=config.MODE,
         help="pixel: one sub-pixel per step; row: one image row per step, each pixel of the next row predicted by "
@@ -286,8 +291,33 @@ def check_model_flags(parser, args):
     for flag in ("early_stopping", "lr_patience"):
         if getattr(args, flag) and not args.validation_split:
             parser.error(f"--{flag} needs --validation_split above 0: it watches the loss on held-out images")
-    if args.binarize:
+    if args.context != config.CONTEXT and args.mode == "row":
+        parser.error(f"--context {args.context} goes with --mode pixel: a row-mode step already reads the whole row above")
+    if args.binarize == "stochastic":
+        if args.data not in ("mnist", "mnist-binarized"):
+            parser.error(f"--binarize stochastic: MNIST drawn once with a fixed seed is a data set of its own "
+                         f"(--data mnist-binarized); {args.data} is not it: --binarize alone thresholds any pictures at 0.5")
+        args.data = "mnist-binarized"
+    elif args.binarize:
         args.max_intensity = 1
+    fixed = config.DATASETS.get(args.data, {}).get("fixed", {})
+    for flag in given(parser, fixed):
+        if getattr(args, flag) != fixed[flag]:
+            parser.error(f"--data {args.data} is read at --target_size {fixed['target_size']} and --max_intensity "
+                         f"{fixed['max_intensity']} (its pixels are drawn as 0 or 1); --{flag} {getattr(args, flag)} is not that")
+    vars(args).update(fixed)
+
+
+def given(parser, names):
+    """The flags among `names` given on the command line, not taken from a default or a recipe."""
+    unset = object()
+    saved = {name: parser.get_default(name) for name in names}
+    parser.set_defaults(**{name: unset for name in names})
+    try:
+        typed, _ = parser.parse_known_args()
+    finally:
+        parser.set_defaults(**saved)
+    return [name for name in names if getattr(typed, name) is not unset]
 
 
 def output_file(path, default_name):

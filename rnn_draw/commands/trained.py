@@ -4,7 +4,7 @@ from pathlib import Path
 
 import config
 import util
-from rnn_draw.library import UserError, folders, saving
+from rnn_draw.library import UserError, context, folders, saving
 
 
 def network_shape(manifest):
@@ -15,6 +15,14 @@ def network_shape(manifest):
         return 1, 0
     _, width = util.sequence_shape(manifest["target_size"], manifest["channels"], manifest["mode"])
     return width, len(manifest["class_names"]) if manifest["conditional"] else 0
+
+
+def network_offsets(manifest):
+    """The steps back each step of a folder's networks reads (`rnn_draw.library.context`): the
+    manifest's context at its image size; (1,) for character models."""
+    if folders.is_text(manifest):
+        return context.TUTORIAL_OFFSETS
+    return context.offsets_for(manifest.get("context", config.CONTEXT), manifest["target_size"])
 
 
 def check_structure(path, model, manifest):
@@ -33,6 +41,7 @@ def check_structure(path, model, manifest):
         "levels": (util.levels_of(model), manifest["levels"]),
         "sub-pixels per step": (util.width_of(model), width),
         "class inputs": (util.num_classes_of(model), num_classes),
+        "steps read back": (list(context.offsets_of(model)), list(network_offsets(manifest))),
     }
     for what, (found, wanted) in expected.items():
         if found != wanted:

@@ -22,8 +22,9 @@ with quiet.backend_import():  # imported already by util; quietly, in any case
 def check_memory(setup, batch_size):
     steps, _ = util.sequence_shape(setup["target_size"], setup["channels"], setup["mode"])
     width, num_classes = trained.network_shape(setup)
+    reads = len(trained.network_offsets(setup))
     sizes.require(
-        sizes.training_bytes(setup["cell"], setup["units"], setup["layers"], width * setup["levels"] + num_classes,
+        sizes.training_bytes(setup["cell"], setup["units"], setup["layers"], reads * width * setup["levels"] + num_classes,
                              width * setup["levels"], batch_size, steps),
         f"training {setup['cell'].upper()}({setup['units']}) x {setup['layers']} layer(s) at batch {batch_size}",
     )
@@ -87,7 +88,7 @@ def train_one(models_dir, label, setup, tokens, labels, counts, early_stopping=N
     schedule = util.Schedule(**schedule)
     name = folders.label_name(setup, label)
     network = util.create_model(setup["levels"], setup["units"], setup["cell"], setup["layers"], setup["dropout"],
-                                *trained.network_shape(setup))
+                                *trained.network_shape(setup), trained.network_offsets(setup))
     guards = []
     if (early_stopping or lr_patience) and validation_tokens is None and not datasets.num_held_out(
             len(tokens), schedule.validation_split):
@@ -163,6 +164,7 @@ def train_from_flags(args, classes, dataset):
     setup = folders.settings(
         dataset.name, dataset.class_names, args.target_size, args.max_intensity, channels, args.mode,
         args.conditional, args.cell, args.units, args.layers, args.dropout, args.grayscale, args.unconditional,
+        args.context,
     )
     with parallel.context if parallel else contextlib.nullcontext():
         train_classes(images, labels, classes, args.models_dir, setup, validation_split=args.validation_split,

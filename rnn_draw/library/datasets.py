@@ -73,8 +73,12 @@ def local_copy(name):
 
 def load_dataset(data, kind="mnist"):
     """Load `data`: an image data set named in config.DATASETS or a path in any of FORMATS. `kind`
-    ("mnist" or "cifar10") names the classes when the files do not."""
+    ("mnist" or "cifar10", or a data set named in config.DATASETS, whose kind it is) names the classes
+    when the files do not."""
+    kind = config.DATASETS.get(kind, {}).get("kind", kind)
     entry = config.DATASETS.get(data)
+    if entry and "binarized_from" in entry:
+        return binarized(load_dataset(entry["binarized_from"], kind), data, entry["seed"])
     if entry is None:
         path = Path(data).expanduser()
         if not path.exists():
@@ -127,6 +131,18 @@ def _download(name, entry):
         ) from None
     kind = entry["kind"]
     return _checked(name, Dataset(kind, DEFAULT_CLASS_NAMES[kind], x_train, y_train.ravel(), x_test, y_test.ravel()))
+
+
+def binarized(dataset, name, seed):
+    """`dataset` binarised stochastically, Salakhutdinov & Murray's way (the NADE, MADE and PixelRNN
+    tables' MNIST): each pixel drawn once from Bernoulli(intensity / 255) with a generator seeded by
+    `seed`, training images first, then the test images. Pixels are 0 or 255; named `name`."""
+    random = np.random.default_rng(seed)
+
+    def drawn(images):
+        return np.where(random.random(images.shape, dtype=np.float32) < images / np.float32(255), 255, 0).astype(np.uint8)
+
+    return Dataset(name, dataset.class_names, drawn(dataset.x_train), dataset.y_train, drawn(dataset.x_test), dataset.y_test)
 
 
 # --- keras-layout .npz ---------------------------------------------------------------------------

@@ -15,27 +15,29 @@ from rnn_draw.library import UserError, read_json, shapes, write_json
 # What two models must share to live in one folder (and what a model's record must agree on).
 SETTINGS_THAT_MUST_MATCH = (
     "dataset", "class_names", "target_size", "max_intensity", "channels", "mode", "conditional",
-    "unconditional", "cell", "units", "layers",
+    "unconditional", "cell", "units", "layers", "context",
 )
 TEXT_SETTINGS_THAT_MUST_MATCH = ("kind", "vocabulary", "seq_length")
 GAN_SETTINGS_THAT_MUST_MATCH = ("noise_size", "width")
 # Settings added after some folders were written, with the value those folders implicitly had.
 SETTINGS_ADDED_LATER = {"unconditional": False}
+IMAGE_SETTINGS_ADDED_LATER = {"context": config.CONTEXT}  # pixel-RNN folders only: a GAN or text folder has none
 
 
 def settings(dataset, class_names, target_size=config.TARGET_SIZE, max_intensity=config.MAX_INTENSITY, channels=1,
              mode=config.MODE, conditional=False, cell=config.CELL, units=config.UNITS, num_layers=config.LAYERS,
-             dropout=config.DROPOUT, grayscale=False, unconditional=False):
+             dropout=config.DROPOUT, grayscale=False, unconditional=False, context=config.CONTEXT):
     """The settings shared by all models of a folder: what sampling and scoring need to know.
 
     `conditional`: one model told the class at every step; `unconditional`: one model for all the
     classes trained, told nothing of them (it samples and completes, but cannot classify); neither:
-    one model per class, the tutorial's way."""
+    one model per class, the tutorial's way. `context`: which earlier pixels each step reads (config.CONTEXTS)."""
     return {
         "dataset": dataset, "class_names": list(class_names), "target_size": target_size,
         "max_intensity": max_intensity, "levels": max_intensity + 1, "channels": channels, "mode": mode,
         "conditional": conditional, "unconditional": unconditional, "cell": cell, "units": units,
-        "layers": num_layers, "dropout": dropout, "grayscale": grayscale, "keras_version": metadata.version("keras"),
+        "layers": num_layers, "dropout": dropout, "grayscale": grayscale, "context": context,
+        "keras_version": metadata.version("keras"),
     }
 
 
@@ -97,7 +99,8 @@ def read_manifest(models_dir):
     if not path.is_file():
         return {}
     shapes.checked(path, manifest, "text_manifest" if is_text(manifest) else "gan_manifest" if is_gan(manifest) else "manifest")
-    return {**SETTINGS_ADDED_LATER, **manifest}
+    added = SETTINGS_ADDED_LATER if is_text(manifest) or is_gan(manifest) else {**SETTINGS_ADDED_LATER, **IMAGE_SETTINGS_ADDED_LATER}
+    return {**added, **manifest}
 
 
 def is_text(manifest):

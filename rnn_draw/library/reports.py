@@ -1,5 +1,6 @@
 """Classification reports: accuracy with its interval, per-class accuracy, the confusion matrix and the
-likelihood of the true class, as a dict (written as JSON) and as the text the classification script prints."""
+likelihood of the true class; density reports: the mean NLL with its interval. Each as a dict (written
+as JSON) and as the text the classification script prints."""
 
 import math
 import warnings
@@ -53,6 +54,36 @@ def classification_report(manifest, truth, predictions, scores, classes, dims=No
         "levels": manifest["levels"],
         **{key: manifest[key] for key in ("target_size", "channels") if key in manifest},
     }
+
+
+def mean_interval(values, z=1.959964):
+    """The mean of `values` (N,) and its 95% interval (low, high), normal approximation: mean +- z * sd / sqrt(N)."""
+    values = np.asarray(values, dtype=np.float64)
+    half = z * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.inf
+    return float(values.mean()), (float(values.mean() - half), float(values.mean() + half))
+
+
+def density_report(nll_nats, dims):
+    """The negative log-likelihood of N images, `nll_nats` (N,) in nats, each of `dims` dimensions:
+    its mean in nats per image and in bits per dimension, each with a 95% interval, as a dict."""
+    mean, interval = mean_interval(nll_nats)
+    return {
+        "num_images": int(len(nll_nats)),
+        "nll_nats": mean,
+        "nll_nats_95ci": list(interval),
+        "bits_per_dim": float(bits_per_dimension(mean, dims)),
+        "bits_per_dim_95ci": [float(bits_per_dimension(bound, dims)) for bound in interval],
+        "dims": int(dims),
+    }
+
+
+def format_density(report):
+    """The density report as the line classification.py --density prints."""
+    low, high = report["nll_nats_95ci"]
+    bits_low, bits_high = report["bits_per_dim_95ci"]
+    return (f"{report['split']} NLL: {report['nll_nats']:.2f} nats per image (95% CI {low:.2f}-{high:.2f}) on "
+            f"{report['num_images']} images; {report['bits_per_dim']:.4f} bits/dim (95% CI {bits_low:.4f}-{bits_high:.4f}, "
+            f"{report['dims']} dimensions of {report['levels']} levels)")
 
 
 def format_report(report):

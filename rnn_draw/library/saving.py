@@ -8,6 +8,7 @@ import numpy as np
 
 import config
 from rnn_draw.library import UserError, atomic_write, quiet
+from rnn_draw.library.context import Context
 
 with quiet.backend_import():
     import keras
@@ -29,7 +30,9 @@ def load_model(path):
     if not Path(path).is_file():
         raise UserError(f"{path}: no such model file")
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        # Context: the one layer of the project's own a network may hold (a wider context), named here
+        # so that loading needs no earlier import to have registered it.
+        return keras.saving.load_model(path, safe_mode=True, compile=False, custom_objects={"Context": Context})
     except Exception as error:
         raise UserError(f"{path}: not a loadable .keras model ({type(error).__name__})") from None
 
