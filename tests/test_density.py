@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from keras import ops
 from conftest import LEVELS, REPO, SIZE, TINY_TRAINING
 from scripted import run_in_process
 
@@ -27,10 +28,10 @@ def test_each_step_reads_only_earlier_steps(name):
     changed = tokens.copy()
     step = 7
     changed[0, step, 0] = (tokens[0, step, 0] + 1) % LEVELS
-    probs = [np.asarray(model(util.network_inputs(t, LEVELS, offsets=context.offsets_of(model)))) for t in (tokens, changed)]
+    probs = [ops.convert_to_numpy(model(util.network_inputs(t, LEVELS, offsets=context.offsets_of(model)))) for t in (tokens, changed)]
     assert np.array_equal(probs[0][0, : step + 1], probs[1][0, : step + 1])
     assert not np.allclose(probs[0][0, step + 1], probs[1][0, step + 1])
-    inputs = np.asarray(util.network_inputs(changed, LEVELS, offsets=offsets_for(name, SIZE)))
+    inputs = ops.convert_to_numpy(util.network_inputs(changed, LEVELS, offsets=offsets_for(name, SIZE)))
     blocks = inputs[0, step + SIZE].reshape(-1, LEVELS)
     above = list(offsets_for(name, SIZE)).index(SIZE) if name != "previous" else None
     if above is not None:
